@@ -1,0 +1,96 @@
+//! Every setting: its flag, environment variable and default, in one place.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const DEFAULT_DATABASE_URL: &str = "data/latchkey.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Latchkey: a self-hosted console for issuing, restricting and checking API keys.",
+    long_about = "Latchkey: a self-hosted console for issuing, restricting and checking API keys.\n\n\
+                  Without a subcommand it runs `serve`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the web console (the default).
+    Serve,
+    /// Add or list console users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user. The password is read from standard input (one line).
+    Add {
+        /// The user's email address, used to sign in.
+        #[arg(long)]
+        email: String,
+        /// administrator, support or viewer.
+        #[arg(long)]
+        role: String,
+    },
+    /// List users with their roles.
+    List,
+}
+
+/// Where data and the server's own secrets live. Shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// SQLite database file (a path or sqlite://path). Created on first start.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// File holding the session key, key pepper and encryption key (mode 0600).
+    /// Generated on first start. Default: the database path with `.secrets` appended.
+    /// Ignored when LATCHKEY_SESSION_KEY, LATCHKEY_KEY_PEPPER and LATCHKEY_ENCRYPTION_KEY are set.
+    #[arg(long, env = "LATCHKEY_SECRETS_FILE", global = true)]
+    pub secrets_file: Option<PathBuf>,
+
+    /// Database connections kept open.
+    #[arg(long, env = "LATCHKEY_POOL_SIZE", default_value_t = 8, global = true)]
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "LATCHKEY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// The URL people use to reach the console, for the links it prints.
+    /// Default: http://<bind address>.
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// A key type catalogue (TOML) replacing the built-in one; see src/key_types.toml.
+    #[arg(long, env = "LATCHKEY_KEY_TYPES")]
+    pub key_types: Option<PathBuf>,
+
+    /// HTTP worker threads. Default: one per CPU core.
+    #[arg(long, env = "LATCHKEY_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl ServeArgs {
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The audit trail. Rows are only ever inserted.
+
+use diesel::prelude::*;
+
+use crate::db::schema::audit_events;
+use crate::db::{DbConn, new_row_id, now};
+
+/// Who did what, to which key, from where. `when` is stamped on insert.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEvent {
+    pub actor_id: Option<String>,
+    pub actor_email: Option<String>,
+    pub action: &'static str,
+    pub key_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub detail: String,
+}
+
+pub mod action {
+    pub const KEY_CREATED: &str = "key.created";
+    pub const KEY_DELETED: &str = "key.deleted";
+    pub const LOGIN: &str = "auth.login";
+    pub const LOGIN_FAILED: &str = "auth.login_failed";
+    pub const LOGOUT: &str = "auth.logout";
+    pub const USER_CREATED: &str = "user.created";
+}
+
+pub fn record(conn: &mut DbConn, event: &AuditEvent) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::id.eq(new_row_id()),
+            audit_events::at.eq(now()),
+            audit_events::actor_id.eq(&event.actor_id),
+            audit_events::actor_email.eq(&event.actor_email),
+            audit_events::action.eq(event.action),
+            audit_events::key_id.eq(&event.key_id),
+            audit_events::client_ip.eq(&event.client_ip),
+            audit_events::detail.eq(&event.detail),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+#[derive(Debug, Queryable)]
+pub struct AuditRow {
+    pub at: chrono::NaiveDateTime,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub key_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub detail: String,
+}
+
+/// Newest first.
+pub fn recent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select((
+            audit_events::at,
+            audit_events::actor_email,
+            audit_events::action,
+            audit_events::key_id,
+            audit_events::client_ip,
+            audit_events::detail,
+        ))
+        .load(conn)
+}

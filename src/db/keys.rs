@@ -1,0 +1,211 @@
+//! API key rows. The plaintext secret never reaches this module: only its
+//! keyed hash and, for HMAC types, its sealed form.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::audit::{self, AuditEvent};
+use crate::db::schema::{api_keys, key_drafts, key_types, users};
+use crate::db::{DbConn, write_transaction};
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewKeyRow {
+    pub id: String,
+    pub type_code: String,
+    pub scheme: String,
+    pub name: String,
+    pub contact_email: String,
+    pub secret_hash: Vec<u8>,
+    pub secret_sealed: Option<Vec<u8>>,
+    pub last_four: String,
+    pub allowed_ips: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// A key as the console shows it, with its creator's email if the creator still exists.
+#[derive(Debug, Clone, Queryable)]
+pub struct KeyView {
+    pub id: String,
+    pub type_code: String,
+    pub scheme: String,
+    pub name: String,
+    pub contact_email: String,
+    pub last_four: String,
+    pub allowed_ips: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_by_email: Option<String>,
+}
+
+type KeyViewColumns = (
+    api_keys::id,
+    api_keys::type_code,
+    api_keys::scheme,
+    api_keys::name,
+    api_keys::contact_email,
+    api_keys::last_four,
+    api_keys::allowed_ips,
+    api_keys::created_at,
+    api_keys::expires_at,
+    diesel::dsl::Nullable<users::email>,
+);
+
+fn key_view_columns() -> KeyViewColumns {
+    (
+        api_keys::id,
+        api_keys::type_code,
+        api_keys::scheme,
+        api_keys::name,
+        api_keys::contact_email,
+        api_keys::last_four,
+        api_keys::allowed_ips,
+        api_keys::created_at,
+        api_keys::expires_at,
+        users::email.nullable(),
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("this generate form was already used or has expired")]
+    DraftUsed,
+    #[error("the type already has its maximum of {0} active keys")]
+    LimitReached(u32),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Stores a new key, consuming its draft, in one transaction that holds the
+/// type's lock, so the active-key limit holds however many requests race.
+pub fn insert_generated(
+    conn: &mut DbConn,
+    key: &NewKeyRow,
+    draft_id: &str,
+    user_id: &str,
+    max_active: Option<u32>,
+    event: &AuditEvent,
+) -> Result<(), GenerateError> {
+    write_transaction(conn, |conn| {
+        lock_type(conn, &key.type_code)?;
+        let consumed = diesel::update(
+            key_drafts::table
+                .filter(key_drafts::id.eq(draft_id))
+                .filter(key_drafts::user_id.eq(user_id))
+                .filter(key_drafts::used_at.is_null()),
+        )
+        .set(key_drafts::used_at.eq(key.created_at))
+        .execute(conn)?;
+        if consumed != 1 {
+            return Err(GenerateError::DraftUsed);
+        }
+        if let Some(limit) = max_active {
+            if active_count(conn, &key.type_code, key.created_at)? >= i64::from(limit) {
+                return Err(GenerateError::LimitReached(limit));
+            }
+        }
+        diesel::insert_into(api_keys::table)
+            .values(key)
+            .execute(conn)?;
+        audit::record(conn, event)?;
+        Ok(())
+    })
+}
+
+/// Serialises generation per type: the row update blocks other writers of the
+/// same row until this transaction ends.
+fn lock_type(conn: &mut DbConn, code: &str) -> QueryResult<()> {
+    diesel::insert_into(key_types::table)
+        .values((key_types::code.eq(code), key_types::generation.eq(0)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    diesel::update(key_types::table.find(code))
+        .set(key_types::generation.eq(key_types::generation + 1))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Keys that count against a type's limit: not deleted and not expired.
+pub fn active_count(conn: &mut DbConn, type_code: &str, now: NaiveDateTime) -> QueryResult<i64> {
+    api_keys::table
+        .filter(api_keys::type_code.eq(type_code))
+        .filter(api_keys::deleted_at.is_null())
+        .filter(
+            api_keys::expires_at
+                .is_null()
+                .or(api_keys::expires_at.gt(now)),
+        )
+        .count()
+        .get_result(conn)
+}
+
+/// One page of the key list, newest first. Deleted keys are gone from it.
+pub fn list_page(conn: &mut DbConn, offset: i64, limit: i64) -> QueryResult<Vec<KeyView>> {
+    api_keys::table
+        .left_join(users::table.on(users::id.nullable().eq(api_keys::created_by)))
+        .filter(api_keys::deleted_at.is_null())
+        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(key_view_columns())
+        .load(conn)
+}
+
+pub fn listed_count(conn: &mut DbConn) -> QueryResult<i64> {
+    api_keys::table
+        .filter(api_keys::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<KeyView>> {
+    api_keys::table
+        .left_join(users::table.on(users::id.nullable().eq(api_keys::created_by)))
+        .filter(api_keys::id.eq(id))
+        .filter(api_keys::deleted_at.is_null())
+        .select(key_view_columns())
+        .first(conn)
+        .optional()
+}
+
+/// Deletes for good, as far as anyone using the key is concerned. The row
+/// stays, marked, so the audit trail can still name it. Returns false when
+/// there was no such key to delete.
+pub fn delete(
+    conn: &mut DbConn,
+    id: &str,
+    user_id: &str,
+    at: NaiveDateTime,
+    event: &AuditEvent,
+) -> QueryResult<bool> {
+    write_transaction(conn, |conn| {
+        let deleted = diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(id))
+                .filter(api_keys::deleted_at.is_null()),
+        )
+        .set((
+            api_keys::deleted_at.eq(at),
+            api_keys::deleted_by.eq(user_id),
+        ))
+        .execute(conn)?;
+        if deleted == 1 {
+            audit::record(conn, event)?;
+        }
+        Ok(deleted == 1)
+    })
+}
+
+/// The stored hash, for tests and (later) verification.
+pub fn secret_material(
+    conn: &mut DbConn,
+    id: &str,
+) -> QueryResult<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+    api_keys::table
+        .find(id)
+        .select((api_keys::secret_hash, api_keys::secret_sealed))
+        .first(conn)
+        .optional()
+}

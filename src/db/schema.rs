@@ -1,0 +1,81 @@
+// The tables of migrations/sqlite, written out for diesel.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        disabled -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    key_types (code) {
+        code -> Text,
+        generation -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        type_code -> Text,
+        scheme -> Text,
+        name -> Text,
+        contact_email -> Text,
+        secret_hash -> Binary,
+        secret_sealed -> Nullable<Binary>,
+        last_four -> Text,
+        allowed_ips -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    key_drafts (id) {
+        id -> Text,
+        user_id -> Text,
+        type_code -> Text,
+        name -> Text,
+        contact_email -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_email -> Nullable<Text>,
+        action -> Text,
+        key_id -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    setup_tokens (token_hash) {
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, api_keys);

@@ -1,0 +1,229 @@
+//! Trusted IP addresses and CIDR ranges, one per line, as an administrator types them.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+/// Upper bound on entries per key; a longer list is almost certainly a paste accident.
+pub const MAX_ENTRIES: usize = 100;
+
+/// A parsed allowlist. Empty means the key may be used from any address.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IpAllowlist {
+    nets: Vec<IpNet>,
+}
+
+/// One line that could not be read, with its 1-based line number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: usize,
+    pub text: String,
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Line {} ({}): {}", self.line, self.text, self.message)
+    }
+}
+
+impl IpAllowlist {
+    /// Parses every line and reports every bad one, not just the first.
+    /// Blank lines are ignored; duplicates are kept once.
+    pub fn parse(input: &str) -> Result<Self, Vec<LineError>> {
+        let mut nets: Vec<IpNet> = Vec::new();
+        let mut errors = Vec::new();
+        for (index, raw) in input.lines().enumerate() {
+            let text = raw.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match parse_entry(text) {
+                Ok(net) if !nets.contains(&net) => nets.push(net),
+                Ok(_) => {}
+                Err(message) => errors.push(LineError {
+                    line: index + 1,
+                    text: shorten(text),
+                    message,
+                }),
+            }
+        }
+        if nets.len() > MAX_ENTRIES {
+            errors.push(LineError {
+                line: 0,
+                text: String::new(),
+                message: format!(
+                    "At most {MAX_ENTRIES} addresses or ranges can be authorized per key."
+                ),
+            });
+        }
+        if errors.is_empty() {
+            Ok(IpAllowlist { nets })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Reads the stored form (canonical entries, one per line).
+    pub fn from_stored(stored: &str) -> Self {
+        IpAllowlist {
+            nets: stored.lines().filter_map(|l| parse_entry(l).ok()).collect(),
+        }
+    }
+
+    pub fn to_stored(&self) -> String {
+        self.entries().join("\n")
+    }
+
+    pub fn entries(&self) -> Vec<String> {
+        self.nets.iter().map(display_net).collect()
+    }
+
+    pub fn is_unrestricted(&self) -> bool {
+        self.nets.is_empty()
+    }
+
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let ip = canonical_ip(ip);
+        self.is_unrestricted() || self.nets.iter().any(|net| net.contains(&ip))
+    }
+
+    /// A short phrase for the key list.
+    pub fn summary(&self) -> String {
+        match self.nets.as_slice() {
+            [] => "Any address".to_owned(),
+            [one] => display_net(one),
+            [first, rest @ ..] => format!("{} and {} more", display_net(first), rest.len()),
+        }
+    }
+}
+
+fn parse_entry(text: &str) -> Result<IpNet, String> {
+    if let Ok(ip) = IpAddr::from_str(text) {
+        return Ok(IpNet::from(canonical_ip(ip)));
+    }
+    let Some((addr, prefix)) = text.split_once('/') else {
+        return Err(
+            "is not an IPv4 or IPv6 address, nor a CIDR range such as 203.0.113.0/24.".into(),
+        );
+    };
+    let ip = IpAddr::from_str(addr.trim())
+        .map_err(|_| format!("“{}” is not an IPv4 or IPv6 address.", shorten(addr)))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix: u8 = prefix
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| *p <= max)
+        .ok_or_else(|| format!("the prefix length must be a number from 0 to {max}."))?;
+    let net = IpNet::new(ip, prefix).map_err(|_| "is not a valid range.".to_owned())?;
+    if net.network() != ip {
+        return Err(format!(
+            "has bits set after the prefix; did you mean {}?",
+            display_net(&net.trunc())
+        ));
+    }
+    Ok(net)
+}
+
+/// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are treated as the IPv4 address they carry.
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+/// Single addresses read as addresses, ranges as CIDR.
+fn display_net(net: &IpNet) -> String {
+    if net.prefix_len() == net.max_prefix_len() {
+        net.addr().to_string()
+    } else {
+        net.to_string()
+    }
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_empty_list_allows_every_address() {
+        let list = IpAllowlist::parse("\n  \n").unwrap();
+        assert!(list.is_unrestricted());
+        assert!(list.allows(ip("198.51.100.7")));
+        assert_eq!(list.summary(), "Any address");
+    }
+
+    #[test]
+    fn addresses_and_ranges_of_both_families_match() {
+        let list = IpAllowlist::parse("203.0.113.0/24\n2001:db8::/32\n198.51.100.7\n::1").unwrap();
+        assert!(list.allows(ip("203.0.113.255")));
+        assert!(!list.allows(ip("203.0.114.0")));
+        assert!(list.allows(ip("2001:db8:ffff::1")));
+        assert!(!list.allows(ip("2001:db9::1")));
+        assert!(list.allows(ip("198.51.100.7")));
+        assert!(!list.allows(ip("198.51.100.8")));
+        assert!(list.allows(ip("::1")));
+        assert_eq!(list.summary(), "203.0.113.0/24 and 3 more");
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_peers_match_ipv4_ranges() {
+        let list = IpAllowlist::parse("10.0.0.0/8").unwrap();
+        assert!(list.allows(ip("::ffff:10.1.2.3")));
+    }
+
+    #[test]
+    fn every_bad_line_gets_its_own_message_with_its_line_number() {
+        let errors =
+            IpAllowlist::parse("10.0.0.0/8\nnot-an-ip\n10.0.0.0/33\n\n300.1.1.1\n10.0.0.1/8")
+                .unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 3, 5, 6]);
+        assert!(errors[1].message.contains("0 to 32"));
+        assert!(errors[3].message.contains("did you mean 10.0.0.0/8"));
+    }
+
+    #[test]
+    fn whitespace_and_duplicates_are_tolerated() {
+        let list = IpAllowlist::parse("  10.0.0.0/8 \r\n10.0.0.0/8\n").unwrap();
+        assert_eq!(list.entries(), vec!["10.0.0.0/8"]);
+    }
+
+    #[test]
+    fn the_stored_form_round_trips() {
+        let list = IpAllowlist::parse("10.0.0.0/8\n2001:db8::/32\n192.0.2.1").unwrap();
+        assert_eq!(IpAllowlist::from_stored(&list.to_stored()), list);
+        assert_eq!(list.to_stored(), "10.0.0.0/8\n2001:db8::/32\n192.0.2.1");
+    }
+
+    #[test]
+    fn too_many_entries_are_refused() {
+        let input: String = (0..=MAX_ENTRIES)
+            .map(|i| format!("10.0.{}.{}\n", i / 256, i % 256))
+            .collect();
+        assert!(IpAllowlist::parse(&input).is_err());
+    }
+
+    #[test]
+    fn long_garbage_is_shortened_in_messages() {
+        let errors = IpAllowlist::parse(&"x".repeat(5000)).unwrap_err();
+        assert!(errors[0].text.chars().count() <= 61);
+    }
+}

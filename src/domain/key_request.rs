@@ -1,0 +1,247 @@
+//! Step one of the Generate API Key flow: what the administrator asked for,
+//! validated field by field so each mistake gets its own message.
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+use validator::ValidateEmail;
+
+use crate::domain::key_type::{Catalogue, KeyType};
+
+pub const MAX_NAME_CHARS: usize = 80;
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Keys can be made to last at most this long; "never" is the choice for longer.
+pub const MAX_EXPIRY_YEARS: u64 = 10;
+
+/// The raw form, exactly as typed, so the page can show it again.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct KeyRequestForm {
+    #[serde(default)]
+    pub type_code: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub contact_email: String,
+    /// "never" or "on".
+    #[serde(default)]
+    pub expires: String,
+    /// `YYYY-MM-DD`, read when `expires` is "on".
+    #[serde(default)]
+    pub expires_on: String,
+}
+
+/// When a key stops working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Never,
+    /// The key works through the whole of this day (UTC).
+    EndOf(NaiveDate),
+}
+
+impl Expiry {
+    /// The first instant at which the key is no longer valid.
+    pub fn instant(self) -> Option<NaiveDateTime> {
+        match self {
+            Expiry::Never => None,
+            Expiry::EndOf(day) => day
+                .checked_add_days(Days::new(1))
+                .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRequest {
+    pub type_code: String,
+    pub name: String,
+    pub contact_email: String,
+    pub expiry: Expiry,
+}
+
+/// Field name → message, in form order.
+pub type FieldErrors = Vec<(&'static str, String)>;
+
+impl KeyRequestForm {
+    pub fn validate(
+        &self,
+        catalogue: &Catalogue,
+        today: NaiveDate,
+    ) -> Result<KeyRequest, FieldErrors> {
+        let mut errors = FieldErrors::new();
+
+        let key_type: Option<&KeyType> = catalogue.get(self.type_code.trim());
+        if key_type.is_none() {
+            let message = if self.type_code.trim().is_empty() {
+                "Select the API type this key is for."
+            } else {
+                "That API type does not exist. Select one from the list."
+            };
+            errors.push(("type_code", message.into()));
+        }
+
+        let name = self.name.trim();
+        if name.is_empty() {
+            errors.push((
+                "name",
+                "Give the key a name, so people can tell what it is for.".into(),
+            ));
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            errors.push((
+                "name",
+                format!("The name can be at most {MAX_NAME_CHARS} characters."),
+            ));
+        } else if name.chars().any(char::is_control) {
+            errors.push(("name", "The name cannot contain control characters.".into()));
+        }
+
+        let email = self.contact_email.trim();
+        if email.is_empty() {
+            errors.push((
+                "contact_email",
+                "Enter a contact email for whoever owns this key.".into(),
+            ));
+        } else if email.chars().count() > MAX_EMAIL_CHARS || !email.validate_email() {
+            errors.push((
+                "contact_email",
+                "Enter a valid email address, such as ops@example.com.".into(),
+            ));
+        }
+
+        let expiry = match self.expires.as_str() {
+            "never" => Some(Expiry::Never),
+            "on" => match NaiveDate::parse_from_str(self.expires_on.trim(), "%Y-%m-%d") {
+                Err(_) => {
+                    errors.push((
+                        "expires_on",
+                        "Enter the expiration date as YYYY-MM-DD.".into(),
+                    ));
+                    None
+                }
+                Ok(day) if day < today => {
+                    errors.push((
+                        "expires_on",
+                        "The expiration date is in the past. Choose today or a later date.".into(),
+                    ));
+                    None
+                }
+                Ok(day) if day > today + Days::new(365 * MAX_EXPIRY_YEARS) => {
+                    errors.push((
+                        "expires_on",
+                        format!("Choose a date within {MAX_EXPIRY_YEARS} years, or “Never”."),
+                    ));
+                    None
+                }
+                Ok(day) => Some(Expiry::EndOf(day)),
+            },
+            _ => {
+                errors.push(("expires", "Choose an expiration date or “Never”.".into()));
+                None
+            }
+        };
+
+        match (key_type, expiry) {
+            (Some(key_type), Some(expiry)) if errors.is_empty() => Ok(KeyRequest {
+                type_code: key_type.code.clone(),
+                name: name.to_owned(),
+                contact_email: email.to_owned(),
+                expiry,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    fn form() -> KeyRequestForm {
+        KeyRequestForm {
+            type_code: "ucd".into(),
+            name: "  Checkout service ".into(),
+            contact_email: "ops@example.com".into(),
+            expires: "never".into(),
+            expires_on: String::new(),
+        }
+    }
+
+    fn fields(errors: FieldErrors) -> Vec<&'static str> {
+        errors.into_iter().map(|(f, _)| f).collect()
+    }
+
+    #[test]
+    fn a_complete_form_becomes_a_request_with_trimmed_values() {
+        let request = form()
+            .validate(&Catalogue::default_catalogue(), today())
+            .unwrap();
+        assert_eq!(request.name, "Checkout service");
+        assert_eq!(request.expiry, Expiry::Never);
+    }
+
+    #[test]
+    fn an_expiry_date_lasts_through_that_day() {
+        let mut f = form();
+        f.expires = "on".into();
+        f.expires_on = "2026-11-25".into();
+        let request = f
+            .validate(&Catalogue::default_catalogue(), today())
+            .unwrap();
+        assert_eq!(
+            request.expiry.instant().unwrap().to_string(),
+            "2026-11-26 00:00:00"
+        );
+    }
+
+    #[test]
+    fn each_bad_field_gets_its_own_message() {
+        let f = KeyRequestForm {
+            type_code: "nope".into(),
+            name: "x".repeat(81),
+            contact_email: "not-an-email".into(),
+            expires: "on".into(),
+            expires_on: "2020-01-01".into(),
+        };
+        let errors = f
+            .validate(&Catalogue::default_catalogue(), today())
+            .unwrap_err();
+        assert_eq!(
+            fields(errors),
+            vec!["type_code", "name", "contact_email", "expires_on"]
+        );
+    }
+
+    #[test]
+    fn missing_and_garbled_values_are_refused() {
+        let catalogue = Catalogue::default_catalogue();
+        let empty = KeyRequestForm::default()
+            .validate(&catalogue, today())
+            .unwrap_err();
+        assert_eq!(
+            fields(empty),
+            vec!["type_code", "name", "contact_email", "expires"]
+        );
+
+        let mut f = form();
+        f.expires = "on".into();
+        f.expires_on = "25/11/2026".into();
+        assert_eq!(
+            fields(f.validate(&catalogue, today()).unwrap_err()),
+            vec!["expires_on"]
+        );
+
+        f.expires_on = "9999-12-31".into();
+        assert_eq!(
+            fields(f.validate(&catalogue, today()).unwrap_err()),
+            vec!["expires_on"]
+        );
+
+        let mut f = form();
+        f.name = "tab\tin name".into();
+        assert_eq!(
+            fields(f.validate(&catalogue, today()).unwrap_err()),
+            vec!["name"]
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Roles and the one table that says which role may do what.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Administrator,
+    Support,
+    Viewer,
+}
+
+/// Everything the console lets someone do, one variant per capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See the key list (masked keys only).
+    ViewKeys,
+    /// Open a key's detail page: contact, IP list, creator.
+    ViewKeyDetails,
+    /// Generate and delete keys.
+    ManageKeys,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 3] = [
+        Permission::ViewKeys,
+        Permission::ViewKeyDetails,
+        Permission::ManageKeys,
+    ];
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Administrator, Role::Support, Role::Viewer];
+
+    /// The permission table. Every route asks this function, through the route table.
+    pub fn can(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Administrator => true,
+            Role::Support => matches!(permission, ViewKeys | ViewKeyDetails),
+            Role::Viewer => matches!(permission, ViewKeys),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Support => "support",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Administrator => "Administrator",
+            Role::Support => "Support",
+            Role::Viewer => "Viewer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role “{0}”: use administrator, support or viewer")]
+pub struct UnknownRole(String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Permission::*;
+
+    #[test]
+    fn the_permission_table_matches_the_product_rules() {
+        let expected = [
+            (Role::Administrator, [true, true, true]),
+            (Role::Support, [true, true, false]),
+            (Role::Viewer, [true, false, false]),
+        ];
+        for (role, row) in expected {
+            for (permission, allowed) in Permission::ALL.into_iter().zip(row) {
+                assert_eq!(role.can(permission), allowed, "{role} / {permission:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_administrators_manage_keys() {
+        let managers: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.can(ManageKeys))
+            .collect();
+        assert_eq!(managers, vec![Role::Administrator]);
+    }
+
+    #[test]
+    fn roles_parse_from_their_names() {
+        assert_eq!(
+            "Administrator".parse::<Role>().unwrap(),
+            Role::Administrator
+        );
+        assert_eq!(" viewer ".parse::<Role>().unwrap(), Role::Viewer);
+        assert!("root".parse::<Role>().is_err());
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Random identifiers and tokens drawn from the operating system's generator.
+
+use rand::TryRng;
+use rand::rngs::SysRng;
+
+pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Fills `buf` from the operating system. Failing to read it is not recoverable.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    SysRng
+        .try_fill_bytes(&mut buf)
+        .expect("the operating system's random number generator failed");
+    buf
+}
+
+/// A string of `len` base62 characters, each uniformly distributed
+/// (rejection sampling, so no modulo bias).
+pub fn random_base62(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for byte in random_bytes::<64>() {
+            // 248 = 4 * 62: values at or above it would bias the low characters.
+            if byte < 248 && out.len() < len {
+                out.push(BASE62[(byte % 62) as usize] as char);
+            }
+        }
+    }
+    out
+}
+
+/// A 256-bit token for one-time links, sessions and form tokens, hex encoded.
+pub fn random_token() -> String {
+    hex::encode(random_bytes::<32>())
+}
+
+pub fn is_base62(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Encodes `value` as exactly `width` base62 digits, most significant first.
+pub fn encode_base62_fixed(mut value: u64, width: usize) -> String {
+    let mut digits = vec![b'0'; width];
+    for slot in digits.iter_mut().rev() {
+        *slot = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    String::from_utf8(digits).expect("base62 digits are ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base62_strings_have_the_requested_length_and_alphabet() {
+        for len in [1, 12, 32, 100] {
+            let s = random_base62(len);
+            assert_eq!(s.len(), len);
+            assert!(is_base62(&s));
+        }
+    }
+
+    #[test]
+    fn two_tokens_differ() {
+        assert_ne!(random_token(), random_token());
+        assert_eq!(random_token().len(), 64);
+    }
+
+    #[test]
+    fn fixed_width_encoding_pads_and_orders_digits() {
+        assert_eq!(encode_base62_fixed(0, 6), "000000");
+        assert_eq!(encode_base62_fixed(61, 2), "0z");
+        assert_eq!(encode_base62_fixed(62, 2), "10");
+        assert_eq!(encode_base62_fixed(u32::MAX as u64, 6), "4gfFC3");
+    }
+}

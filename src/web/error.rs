@@ -1,0 +1,129 @@
+//! Error policy: handlers return `AppError`; this is the one place that turns
+//! it into a status and a page. Pages say what went wrong in the user's terms;
+//! causes (SQL, paths, panics) go to the log only.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::web::views::Chrome;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not signed in")]
+    LoginRequired,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    NotFoundWith(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(format!("blocking task: {e}"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(format!("template: {e}"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    status: u16,
+    title: &'a str,
+    message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound | AppError::NotFoundWith(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if let AppError::LoginRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/login"))
+                .finish();
+        }
+        let (title, message) = match self {
+            AppError::Forbidden => (
+                "You do not have permission to do that",
+                "Your role does not allow this action. Ask an Administrator if you need it."
+                    .to_owned(),
+            ),
+            AppError::NotFound => (
+                "Page not found",
+                "There is nothing at this address.".to_owned(),
+            ),
+            AppError::NotFoundWith(message) => ("Not found", message.clone()),
+            AppError::MethodNotAllowed => (
+                "Method not allowed",
+                "This address does not accept that kind of request.".to_owned(),
+            ),
+            AppError::BadRequest(message) => ("The request could not be used", message.clone()),
+            AppError::Unavailable(cause) => {
+                log::error!("database unavailable: {cause}");
+                (
+                    "Temporarily unavailable",
+                    "The console cannot reach its database right now. Try again in a moment."
+                        .to_owned(),
+                )
+            }
+            AppError::Internal(cause) => {
+                log::error!("internal error: {cause}");
+                (
+                    "Something went wrong",
+                    "The console could not complete this request. It has been logged.".to_owned(),
+                )
+            }
+            AppError::LoginRequired => unreachable!("handled above"),
+        };
+        let page = ErrorPage {
+            chrome: Chrome::default(),
+            status: status.as_u16(),
+            title,
+            message,
+        };
+        let body = page.render().unwrap_or_else(|_| title.to_owned());
+        HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .body(body)
+    }
+}

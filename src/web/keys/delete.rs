@@ -1,0 +1,72 @@
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::db::audit::{AuditEvent, action};
+use crate::db::{self, keys};
+use crate::web::auth::{CurrentUser, client_ip};
+use crate::web::error::AppError;
+use crate::web::keys::KeyRow;
+use crate::web::state::AppState;
+use crate::web::views::{Chrome, Flash};
+use crate::web::{ok, see_other, session};
+
+const NO_SUCH_KEY: &str =
+    "There is no API key with that identifier. It may have been deleted already.";
+
+#[derive(Template)]
+#[template(path = "keys/delete.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    key: KeyRow,
+}
+
+pub async fn confirm(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let view = state
+        .db(move |conn| Ok(keys::find(conn, &id)?))
+        .await?
+        .ok_or(AppError::NotFoundWith(NO_SUCH_KEY.into()))?;
+    ok(&ConfirmPage {
+        chrome: Chrome::for_user(&user, None, "integrations"),
+        key: KeyRow::new(view, &state.catalogue, db::now()),
+    })
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let ip = client_ip(&req);
+    let name = state
+        .db(move |conn| {
+            let Some(key) = keys::find(conn, &id)? else {
+                return Ok(None);
+            };
+            let event = AuditEvent {
+                actor_id: Some(user.id.clone()),
+                actor_email: Some(user.email.clone()),
+                action: action::KEY_DELETED,
+                key_id: Some(key.id.clone()),
+                client_ip: ip,
+                detail: format!("{} ({})", key.name, key.type_code),
+            };
+            let deleted = keys::delete(conn, &key.id, &user.id, db::now(), &event)?;
+            Ok(deleted.then_some(key.name))
+        })
+        .await?
+        .ok_or(AppError::NotFoundWith(NO_SUCH_KEY.into()))?;
+    session::set_flash(
+        &session,
+        Flash::success(format!("API key “{name}” was deleted. It no longer works.")),
+    )?;
+    Ok(see_other("/settings/integrations"))
+}

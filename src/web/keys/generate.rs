@@ -1,0 +1,363 @@
+//! The Generate API Key flow:
+//! 1. type, name, contact email and expiry (a draft is saved, then 303 to step 2);
+//! 2. trusted IP addresses, then **Authorize and Generate**;
+//! 3. the key, shown once in a modal over the list.
+//!
+//! The draft id in step two's address is the one-time token: generating marks
+//! it used in the same transaction that stores the key, so a reload, a second
+//! click or going back can never create a second key or show this one again.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Utc;
+
+use crate::db::audit::{AuditEvent, action};
+use crate::db::drafts::{self, Draft};
+use crate::db::keys::{self, GenerateError, NewKeyRow};
+use crate::db::{self};
+use crate::domain::api_key::NewApiKey;
+use crate::domain::ip_allowlist::{IpAllowlist, LineError};
+use crate::domain::key_request::{FieldErrors, KeyRequestForm};
+use crate::domain::key_type::{KeyType, Scheme};
+use crate::domain::token::random_token;
+use crate::web::auth::{CurrentUser, client_ip};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::{Chrome, Flash, Moment};
+use crate::web::{render, see_other, session};
+
+const LIST: &str = "/settings/integrations";
+const ALREADY_GENERATED: &str = "That API key was already generated, and a key is shown only once. \
+    If you did not copy it, delete it and generate a new one.";
+const NOT_A_DRAFT: &str =
+    "This Generate API Key form is not valid. Start again from Generate API Key.";
+
+// ---- step 1 -----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "keys/new.html")]
+struct DetailsPage {
+    chrome: Chrome,
+    form: KeyRequestForm,
+    types: Vec<TypeOption>,
+    errors: FieldErrors,
+}
+
+impl DetailsPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+struct TypeOption {
+    code: String,
+    name: String,
+    selected: bool,
+}
+
+fn type_options(state: &AppState, selected: &str) -> Vec<TypeOption> {
+    state
+        .catalogue
+        .all()
+        .iter()
+        .map(|t| TypeOption {
+            code: t.code.clone(),
+            name: t.name.clone(),
+            selected: t.code == selected,
+        })
+        .collect()
+}
+
+fn details_page(
+    state: &AppState,
+    user: &CurrentUser,
+    form: KeyRequestForm,
+    errors: FieldErrors,
+) -> DetailsPage {
+    DetailsPage {
+        chrome: Chrome::for_user(user, None, "integrations"),
+        types: type_options(state, &form.type_code),
+        form,
+        errors,
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct TypeQuery {
+    #[serde(rename = "type", default)]
+    type_code: String,
+}
+
+pub async fn details_form(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    query: web::Query<TypeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let form = KeyRequestForm {
+        type_code: query.into_inner().type_code,
+        expires: "never".into(),
+        ..KeyRequestForm::default()
+    };
+    render(
+        StatusCode::OK,
+        &details_page(&state, &user, form, Vec::new()),
+    )
+}
+
+pub async fn details_submit(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: web::Form<KeyRequestForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let request = match form.validate(&state.catalogue, Utc::now().date_naive()) {
+        Ok(request) => request,
+        Err(errors) => {
+            return render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &details_page(&state, &user, form, errors),
+            );
+        }
+    };
+    let key_type = state
+        .catalogue
+        .get(&request.type_code)
+        .expect("validated")
+        .clone();
+    // Checked again, under a lock, when the key is generated; this early check
+    // spares the administrator a step that cannot succeed.
+    if let Some(message) = limit_message(&state, &key_type).await? {
+        return render(
+            StatusCode::CONFLICT,
+            &details_page(&state, &user, form, vec![("type_code", message)]),
+        );
+    }
+    let draft = Draft {
+        id: random_token(),
+        user_id: user.id.clone(),
+        type_code: request.type_code,
+        name: request.name,
+        contact_email: request.contact_email,
+        expires_at: request.expiry.instant(),
+        created_at: db::now(),
+        used_at: None,
+    };
+    let to = format!("{LIST}/keys/new/{}", draft.id);
+    state
+        .db(move |conn| Ok(drafts::create(conn, &draft)?))
+        .await?;
+    Ok(see_other(&to))
+}
+
+async fn limit_message(state: &AppState, key_type: &KeyType) -> Result<Option<String>, AppError> {
+    let Some(limit) = key_type.max_active else {
+        return Ok(None);
+    };
+    let code = key_type.code.clone();
+    let active = state
+        .db(move |conn| Ok(keys::active_count(conn, &code, db::now())?))
+        .await?;
+    Ok((active >= i64::from(limit)).then(|| limit_reached(key_type, limit)))
+}
+
+fn limit_reached(key_type: &KeyType, limit: u32) -> String {
+    format!(
+        "{} already has {limit} active keys, the most allowed. Delete one of them before generating another.",
+        key_type.name
+    )
+}
+
+// ---- step 2 -----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "keys/authorize.html")]
+struct IpsPage {
+    chrome: Chrome,
+    draft_id: String,
+    type_name: String,
+    name: String,
+    contact_email: String,
+    expires: Option<Moment>,
+    trusted_ips: String,
+    line_errors: Vec<LineError>,
+    limit_error: Option<String>,
+}
+
+fn ips_page(user: &CurrentUser, draft: &Draft, key_type: &KeyType, trusted_ips: String) -> IpsPage {
+    IpsPage {
+        chrome: Chrome::for_user(user, None, "integrations"),
+        draft_id: draft.id.clone(),
+        type_name: key_type.name.clone(),
+        name: draft.name.clone(),
+        contact_email: draft.contact_email.clone(),
+        expires: draft.expires_at.map(Moment::new),
+        trusted_ips,
+        line_errors: Vec::new(),
+        limit_error: None,
+    }
+}
+
+/// The caller's draft if it can still be used; otherwise the response to give instead.
+async fn usable_draft(
+    state: &AppState,
+    session: &Session,
+    user: &CurrentUser,
+    id: String,
+) -> Result<Result<(Draft, KeyType), HttpResponse>, AppError> {
+    let user_id = user.id.clone();
+    let Some(draft) = state
+        .db(move |conn| Ok(drafts::find(conn, &id, &user_id)?))
+        .await?
+    else {
+        return Err(AppError::NotFoundWith(NOT_A_DRAFT.into()));
+    };
+    if draft.used_at.is_some() {
+        session::set_flash(session, Flash::info(ALREADY_GENERATED))?;
+        return Ok(Err(see_other(LIST)));
+    }
+    if draft.is_stale(db::now()) {
+        session::set_flash(
+            session,
+            Flash::info("That form was left open too long. Please start again."),
+        )?;
+        return Ok(Err(see_other(&format!("{LIST}/keys/new"))));
+    }
+    let Some(key_type) = state.catalogue.get(&draft.type_code).cloned() else {
+        return Err(AppError::NotFoundWith(NOT_A_DRAFT.into()));
+    };
+    Ok(Ok((draft, key_type)))
+}
+
+pub async fn ips_form(
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    draft: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (draft, key_type) = match usable_draft(&state, &session, &user, draft.into_inner()).await? {
+        Ok(usable) => usable,
+        Err(response) => return Ok(response),
+    };
+    let mut page = ips_page(&user, &draft, &key_type, String::new());
+    page.limit_error = limit_message(&state, &key_type).await?;
+    render(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct IpsForm {
+    #[serde(default)]
+    trusted_ips: String,
+}
+
+/// What the modal shows, once. Lives only for the response that renders it.
+pub struct Revealed {
+    pub name: String,
+    pub type_name: String,
+    pub scheme: Scheme,
+    pub token: String,
+    pub key_id: String,
+    pub secret: String,
+}
+
+pub async fn generate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    draft: web::Path<String>,
+    form: web::Form<IpsForm>,
+) -> Result<HttpResponse, AppError> {
+    let (draft, key_type) = match usable_draft(&state, &session, &user, draft.into_inner()).await? {
+        Ok(usable) => usable,
+        Err(response) => return Ok(response),
+    };
+    let trusted_ips = form.into_inner().trusted_ips;
+    let allowlist = match IpAllowlist::parse(&trusted_ips) {
+        Ok(list) => list,
+        Err(line_errors) => {
+            let mut page = ips_page(&user, &draft, &key_type, trusted_ips);
+            page.line_errors = line_errors;
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+
+    let key = NewApiKey::generate(&key_type.code);
+    let row = NewKeyRow {
+        id: key.public_id.clone(),
+        type_code: key_type.code.clone(),
+        scheme: key_type.scheme.as_str().to_owned(),
+        name: draft.name.clone(),
+        contact_email: draft.contact_email.clone(),
+        secret_hash: state.hasher.hash(&key.secret),
+        secret_sealed: (key_type.scheme == Scheme::Hmac).then(|| {
+            state
+                .secret_box
+                .seal(key.secret.as_bytes(), key.public_id.as_bytes())
+        }),
+        last_four: key.last_four(),
+        allowed_ips: allowlist.to_stored(),
+        created_by: Some(user.id.clone()),
+        created_at: db::now(),
+        expires_at: draft.expires_at,
+    };
+    let event = AuditEvent {
+        actor_id: Some(user.id.clone()),
+        actor_email: Some(user.email.clone()),
+        action: action::KEY_CREATED,
+        key_id: Some(row.id.clone()),
+        client_ip: client_ip(&req),
+        detail: format!(
+            "{} ({}); trusted IPs: {}",
+            row.name,
+            row.type_code,
+            allowlist.summary()
+        ),
+    };
+    let (draft_id, user_id, limit) = (draft.id.clone(), user.id.clone(), key_type.max_active);
+    let outcome = state
+        .db(move |conn| {
+            Ok(keys::insert_generated(
+                conn, &row, &draft_id, &user_id, limit, &event,
+            ))
+        })
+        .await?;
+    match outcome {
+        Ok(()) => {}
+        Err(GenerateError::DraftUsed) => {
+            session::set_flash(&session, Flash::info(ALREADY_GENERATED))?;
+            return Ok(see_other(LIST));
+        }
+        Err(GenerateError::LimitReached(limit)) => {
+            let mut page = ips_page(&user, &draft, &key_type, trusted_ips);
+            page.limit_error = Some(limit_reached(&key_type, limit));
+            return render(StatusCode::CONFLICT, &page);
+        }
+        Err(GenerateError::Db(e)) => return Err(e.into()),
+    }
+
+    log::info!(
+        "API key {} ({}) generated by {}",
+        key.public_id,
+        key_type.code,
+        user.email
+    );
+    let mut list = super::list::load(&state, &user, 1).await?;
+    list.chrome.flash = Some(Flash::success(format!(
+        "API key “{}” was generated.",
+        draft.name
+    )));
+    list.revealed = Some(Revealed {
+        name: draft.name,
+        type_name: key_type.name,
+        scheme: key_type.scheme,
+        token: key.token(),
+        key_id: key.key_id(),
+        secret: key.pair_secret(),
+    });
+    render(StatusCode::CREATED, &list)
+}

@@ -1,0 +1,85 @@
+//! Settings > Integration Settings > API Keys.
+
+pub mod delete;
+pub mod detail;
+pub mod generate;
+pub mod list;
+
+use chrono::NaiveDateTime;
+
+use crate::db::keys::KeyView;
+use crate::domain::api_key;
+use crate::domain::ip_allowlist::IpAllowlist;
+use crate::domain::key_type::Catalogue;
+use crate::web::views::Moment;
+
+/// A key as its row and detail page show it. Never holds secret material.
+#[derive(Debug)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub type_name: String,
+    pub type_code: String,
+    pub scheme_label: &'static str,
+    pub masked: String,
+    pub contact_email: String,
+    pub created_by: String,
+    pub created_at: Moment,
+    pub expires: Option<Moment>,
+    pub ip_summary: String,
+    pub ip_entries: Vec<String>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Expired,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Active => "Active",
+            Status::Expired => "Expired",
+        }
+    }
+
+    pub fn css_class(self) -> &'static str {
+        match self {
+            Status::Active => "badge badge-active",
+            Status::Expired => "badge badge-expired",
+        }
+    }
+}
+
+impl KeyRow {
+    pub fn new(key: KeyView, catalogue: &Catalogue, now: NaiveDateTime) -> Self {
+        let key_type = catalogue.get(&key.type_code);
+        let allowlist = IpAllowlist::from_stored(&key.allowed_ips);
+        let expired = key.expires_at.is_some_and(|at| at <= now);
+        KeyRow {
+            masked: api_key::masked(&key.type_code, &key.last_four),
+            type_name: key_type
+                .map(|t| t.name.clone())
+                .unwrap_or_else(|| format!("{} (no longer offered)", key.type_code)),
+            scheme_label: key_type.map(|t| t.scheme.label()).unwrap_or(""),
+            created_by: key
+                .created_by_email
+                .unwrap_or_else(|| "a deleted user".to_owned()),
+            created_at: Moment::new(key.created_at),
+            expires: key.expires_at.map(Moment::new),
+            ip_summary: allowlist.summary(),
+            ip_entries: allowlist.entries(),
+            status: if expired {
+                Status::Expired
+            } else {
+                Status::Active
+            },
+            id: key.id,
+            name: key.name,
+            type_code: key.type_code,
+            contact_email: key.contact_email,
+        }
+    }
+}

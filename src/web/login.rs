@@ -1,0 +1,128 @@
+//! Signing in and out.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::db::audit::{self, AuditEvent, action};
+use crate::db::users;
+use crate::domain::password;
+use crate::web::auth::{CurrentUser, client_ip};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+use crate::web::views::Chrome;
+use crate::web::{render, see_other, session};
+
+/// Passwords longer than this are refused before hashing, so a huge body cannot
+/// buy a long argon2 run.
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    email: String,
+    error: Option<&'static str>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn form(session: Session) -> Result<HttpResponse, AppError> {
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            chrome: Chrome {
+                flash: session::take_flash(&session),
+                ..Chrome::default()
+            },
+            email: String::new(),
+            error: None,
+        },
+    )
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let LoginForm { email, password } = form.into_inner();
+    let email = email.trim().to_lowercase();
+    let ip = client_ip(&req);
+
+    let lookup = email.clone();
+    let user = state
+        .db(move |conn| Ok(users::find_by_email(conn, &lookup)?))
+        .await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = if password.len() > MAX_PASSWORD_BYTES {
+        false
+    } else {
+        web::block(move || password::verify(&password, stored.as_deref())).await?
+    };
+
+    match user.filter(|u| verified && !u.disabled) {
+        Some(user) => {
+            session::sign_in(&session, &user.id)?;
+            let event = AuditEvent {
+                actor_id: Some(user.id),
+                actor_email: Some(user.email),
+                action: action::LOGIN,
+                client_ip: ip,
+                ..AuditEvent::default()
+            };
+            state
+                .db(move |conn| Ok(audit::record(conn, &event)?))
+                .await?;
+            Ok(see_other("/settings/integrations"))
+        }
+        None => {
+            let event = AuditEvent {
+                actor_email: Some(email.chars().take(254).collect()),
+                action: action::LOGIN_FAILED,
+                client_ip: ip,
+                ..AuditEvent::default()
+            };
+            state
+                .db(move |conn| Ok(audit::record(conn, &event)?))
+                .await?;
+            render(
+                StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    chrome: Chrome::default(),
+                    email: email.chars().take(254).collect(),
+                    // The same words whether or not the account exists.
+                    error: Some("That email and password do not match an active account."),
+                },
+            )
+        }
+    }
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let event = AuditEvent {
+        actor_id: Some(user.id),
+        actor_email: Some(user.email),
+        action: action::LOGOUT,
+        client_ip: client_ip(&req),
+        ..AuditEvent::default()
+    };
+    state
+        .db(move |conn| Ok(audit::record(conn, &event)?))
+        .await?;
+    session::sign_out(&session);
+    Ok(see_other("/login"))
+}

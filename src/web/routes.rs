@@ -1,0 +1,145 @@
+//! The route table: every path, method, handler and access rule, written once.
+//! Registration and authorization both read it, so a route cannot exist
+//! without an access rule.
+
+use actix_web::http::Method;
+use actix_web::{HttpResponse, web};
+
+use crate::domain::role::Permission;
+use crate::web::error::AppError;
+use crate::web::{assets, home, keys, login, setup};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user.
+    SignedIn,
+    /// Signed-in users whose role has this permission.
+    Needs(Permission),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+macro_rules! route_table {
+    ($( $path:literal { $( $method:ident => $handler:path, $access:expr; )+ } )*) => {
+        /// Every route the console serves.
+        pub const ROUTES: &[RouteSpec] = &[
+            $( $( RouteSpec { method: stringify!($method), path: $path, access: $access }, )+ )*
+        ];
+
+        pub fn register(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        $( .route(web::$method().to($handler)) )+
+                        .default_service(web::to(method_not_allowed)),
+                );
+            )*
+        }
+    };
+}
+
+use Access::*;
+use Permission::*;
+
+route_table! {
+    "/" {
+        get => home::index, SignedIn;
+    }
+    "/healthz" {
+        get => home::health, Public;
+    }
+    "/static/{file}" {
+        get => assets::serve, Public;
+    }
+    "/login" {
+        get => login::form, Public;
+        post => login::submit, Public;
+    }
+    "/logout" {
+        post => login::logout, SignedIn;
+    }
+    "/setup" {
+        get => setup::form, Public;
+        post => setup::submit, Public;
+    }
+    "/settings/integrations" {
+        get => keys::list::page, Needs(ViewKeys);
+    }
+    "/settings/integrations/keys/new" {
+        get => keys::generate::details_form, Needs(ManageKeys);
+        post => keys::generate::details_submit, Needs(ManageKeys);
+    }
+    "/settings/integrations/keys/new/{draft}" {
+        get => keys::generate::ips_form, Needs(ManageKeys);
+        post => keys::generate::generate, Needs(ManageKeys);
+    }
+    "/settings/integrations/keys/{id}" {
+        get => keys::detail::page, Needs(ViewKeyDetails);
+    }
+    "/settings/integrations/keys/{id}/delete" {
+        get => keys::delete::confirm, Needs(ManageKeys);
+        post => keys::delete::submit, Needs(ManageKeys);
+    }
+}
+
+/// The access rule for a matched route, if the table has that method for it.
+pub fn access_for(method: &Method, pattern: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|r| r.path == pattern && r.method.eq_ignore_ascii_case(method.as_str()))
+        .map(|r| r.access)
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed)
+}
+
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_changing_route_needs_manage_keys() {
+        for route in ROUTES {
+            if route.method == "post" && route.path.starts_with("/settings/integrations") {
+                assert_eq!(route.access, Needs(ManageKeys), "{}", route.path);
+            }
+        }
+    }
+
+    #[test]
+    fn paths_and_methods_are_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.path == b.path && a.method == b.method),
+                    "{} {}",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lookups_find_the_rule_for_the_method() {
+        assert_eq!(access_for(&Method::GET, "/login"), Some(Public));
+        assert_eq!(
+            access_for(&Method::POST, "/settings/integrations/keys/{id}/delete"),
+            Some(Needs(ManageKeys))
+        );
+        assert_eq!(access_for(&Method::DELETE, "/login"), None);
+        assert_eq!(access_for(&Method::GET, "/nowhere"), None);
+    }
+}

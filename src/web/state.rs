@@ -1,0 +1,28 @@
+use crate::db::{DbConn, DbPool};
+use crate::domain::crypto::{SecretBox, SecretHasher};
+use crate::domain::key_type::Catalogue;
+use crate::web::error::AppError;
+
+/// Shared by every request handler.
+pub struct AppState {
+    pub pool: DbPool,
+    pub catalogue: Catalogue,
+    pub hasher: SecretHasher,
+    pub secret_box: SecretBox,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking thread pool, never on an async worker.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+}

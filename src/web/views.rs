@@ -1,0 +1,108 @@
+//! What every page's layout needs, and small formatting helpers for templates.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::role::{Permission, Role};
+use crate::web::auth::CurrentUser;
+
+/// The layout's inputs: who is signed in, the flash message, the active nav entry.
+#[derive(Debug, Default)]
+pub struct Chrome {
+    pub user: Option<UserBadge>,
+    pub flash: Option<Flash>,
+    pub nav: &'static str,
+}
+
+#[derive(Debug)]
+pub struct UserBadge {
+    pub email: String,
+    pub role: &'static str,
+}
+
+impl Chrome {
+    pub fn for_user(user: &CurrentUser, flash: Option<Flash>, nav: &'static str) -> Self {
+        Chrome {
+            user: Some(UserBadge {
+                email: user.email.clone(),
+                role: user.role.label(),
+            }),
+            flash,
+            nav,
+        }
+    }
+}
+
+/// A one-line message shown once on the next page, after a redirect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    Success,
+    Info,
+    Error,
+}
+
+impl Flash {
+    pub fn success(message: impl Into<String>) -> Self {
+        Flash {
+            kind: FlashKind::Success,
+            message: message.into(),
+        }
+    }
+
+    pub fn info(message: impl Into<String>) -> Self {
+        Flash {
+            kind: FlashKind::Info,
+            message: message.into(),
+        }
+    }
+
+    pub fn css_class(&self) -> &'static str {
+        match self.kind {
+            FlashKind::Success => "flash flash-success",
+            FlashKind::Info => "flash flash-info",
+            FlashKind::Error => "flash flash-error",
+        }
+    }
+}
+
+/// A UTC instant as templates show it.
+#[derive(Debug, Clone)]
+pub struct Moment {
+    /// ISO 8601, for `<time datetime>`.
+    pub iso: String,
+    pub text: String,
+}
+
+impl Moment {
+    pub fn new(at: NaiveDateTime) -> Self {
+        Moment {
+            iso: at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            text: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        }
+    }
+}
+
+/// What the signed-in user may see of the controls on a page.
+#[derive(Debug, Clone, Copy)]
+pub struct Can {
+    pub manage_keys: bool,
+    pub view_key_details: bool,
+}
+
+impl Can {
+    pub fn for_role(role: Role) -> Self {
+        Can {
+            manage_keys: role.can(Permission::ManageKeys),
+            view_key_details: role.can(Permission::ViewKeyDetails),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+// Progressive enhancement only: every flow works without this file.
+(function () {
+  "use strict";
+
+  function announce(message) {
+    var status = document.querySelector("[data-copy-status]");
+    if (status) { status.textContent = message; }
+  }
+
+  function fallbackCopy(input) {
+    input.focus();
+    input.select();
+    try { return document.execCommand("copy"); } catch (e) { return false; }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var input = document.getElementById(button.getAttribute("data-copy"));
+    if (!input) { return; }
+    var label = input.labels && input.labels[0] ? input.labels[0].textContent : "Value";
+    var done = function () {
+      button.textContent = "Copied";
+      announce(label + " copied to the clipboard.");
+      window.setTimeout(function () { button.textContent = "Copy"; }, 2500);
+    };
+    var failed = function () {
+      input.focus();
+      input.select();
+      announce("Press Ctrl+C (or ⌘C) to copy the selected " + label.toLowerCase() + ".");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {
+        if (fallbackCopy(input)) { done(); } else { failed(); }
+      });
+    } else if (fallbackCopy(input)) {
+      done();
+    } else {
+      failed();
+    }
+  });
+
+  // The key modal: focus stays inside it, Escape closes it.
+  var modal = document.querySelector("[data-modal]");
+  if (modal) {
+    var focusable = modal.querySelectorAll("a[href], button, input, select, textarea");
+    var first = focusable[0];
+    var last = focusable[focusable.length - 1];
+    var close = modal.querySelector("[data-modal-close]");
+    var firstCopy = modal.querySelector("[data-copy]");
+    (firstCopy || first).focus();
+    modal.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && close) {
+        event.preventDefault();
+        close.click();
+      } else if (event.key === "Tab") {
+        if (event.shiftKey && document.activeElement === first) {
+          event.preventDefault();
+          last.focus();
+        } else if (!event.shiftKey && document.activeElement === last) {
+          event.preventDefault();
+          first.focus();
+        }
+      }
+    });
+    modal.querySelectorAll(".secret-value").forEach(function (input) {
+      input.addEventListener("focus", function () { input.select(); });
+    });
+  }
+})();

@@ -1,0 +1,242 @@
+//! Starts the real console on a free port with a fresh SQLite database, and
+//! drives it over HTTP like a browser would (cookies kept, redirects visible).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use latchkey::config::{ServeArgs, StorageArgs};
+use latchkey::db::{self, DbPool};
+use latchkey::domain::password;
+use latchkey::domain::role::Role;
+use latchkey::startup::Application;
+use reqwest::{Client, Response, StatusCode, redirect};
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: DbPool,
+    pub setup_url: Option<String>,
+    pub dir: TempDir,
+    storage: StorageArgs,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_in(tempfile::tempdir().expect("temp dir")).await
+    }
+
+    /// Starts a console on an existing data directory (to test restarts).
+    pub async fn spawn_in(dir: TempDir) -> TestApp {
+        let storage = StorageArgs {
+            database_url: dir
+                .path()
+                .join("latchkey.db")
+                .to_string_lossy()
+                .into_owned(),
+            secrets_file: None,
+            pool_size: 8,
+        };
+        let app = Self::start(&storage);
+        TestApp {
+            base: format!("http://{}", app.addr),
+            pool: app.pool.clone(),
+            setup_url: app.setup_url.clone(),
+            dir,
+            storage,
+        }
+        .run(app)
+    }
+
+    fn start(storage: &StorageArgs) -> Application {
+        let serve = ServeArgs {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
+            key_types: None,
+            workers: Some(2),
+        };
+        Application::build(storage, &serve).expect("the console starts")
+    }
+
+    fn run(self, app: Application) -> TestApp {
+        actix_web::rt::spawn(app.server);
+        self
+    }
+
+    /// A second console process-alike on the same database and secrets file.
+    pub fn restart_alongside(&self) -> String {
+        let app = Self::start(&self.storage);
+        let base = format!("http://{}", app.addr);
+        actix_web::rt::spawn(app.server);
+        base
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("latchkey.db")
+    }
+
+    pub fn conn(&self) -> db::PooledConn {
+        self.pool.get().expect("a database connection")
+    }
+
+    /// Adds a user straight into the database.
+    pub async fn add_user(&self, email: &str, role: Role) {
+        let pool = self.pool.clone();
+        let email = email.to_owned();
+        actix_web::rt::task::spawn_blocking(move || {
+            let hash = password::hash(PASSWORD);
+            let id = db::new_row_id();
+            db::users::insert(
+                &mut pool.get().unwrap(),
+                &db::users::NewUser {
+                    id: &id,
+                    email: &email,
+                    password_hash: &hash,
+                    role: role.as_str(),
+                    disabled: false,
+                    created_at: db::now(),
+                },
+            )
+            .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    /// A browser signed in as a new user with this role.
+    pub async fn signed_in(&self, role: Role) -> Browser {
+        let email = format!("{}-{}@example.com", role.as_str(), db::new_row_id());
+        self.add_user(&email, role).await;
+        let browser = self.browser();
+        let response = browser.login(&email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "login as {role}");
+        browser
+    }
+
+    pub fn audit_actions(&self) -> Vec<String> {
+        db::audit::recent(&mut self.conn(), 1000)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        Browser {
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post("/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Step one of the generate flow; returns step two's address.
+    pub async fn start_generate(&self, type_code: &str, name: &str) -> String {
+        let response = self
+            .post(
+                "/settings/integrations/keys/new",
+                &[
+                    ("type_code", type_code),
+                    ("name", name),
+                    ("contact_email", "ops@example.com"),
+                    ("expires", "never"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "step one accepted"
+        );
+        location(&response)
+    }
+
+    /// Both steps; returns the page with the modal.
+    pub async fn generate(
+        &self,
+        type_code: &str,
+        name: &str,
+        trusted_ips: &str,
+    ) -> (StatusCode, String) {
+        let step_two = self.start_generate(type_code, name).await;
+        let response = self.post(&step_two, &[("trusted_ips", trusted_ips)]).await;
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Generates a key and returns the token shown in the modal.
+    pub async fn generate_token(&self, type_code: &str, name: &str) -> String {
+        let (status, page) = self.generate(type_code, name, "").await;
+        assert_eq!(status, StatusCode::CREATED, "generated: {page}");
+        input_value(&page, "revealed-key").expect("the modal shows the key")
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `value` of the input with this id.
+pub fn input_value(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let tag_end = start + html[start..].find('>')?;
+    let tag = &html[start..tag_end];
+    let value = tag.split("value=\"").nth(1)?;
+    Some(value[..value.find('"')?].to_owned())
+}
+
+/// The hrefs of links whose href starts with `prefix`.
+pub fn links(html: &str, prefix: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|href| href.starts_with(prefix))
+        .map(str::to_owned)
+        .collect()
+}
