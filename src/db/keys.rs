@@ -101,10 +101,10 @@ pub fn insert_generated(
         if consumed != 1 {
             return Err(GenerateError::DraftUsed);
         }
-        if let Some(limit) = max_active {
-            if active_count(conn, &key.type_code, key.created_at)? >= i64::from(limit) {
-                return Err(GenerateError::LimitReached(limit));
-            }
+        if let Some(limit) = max_active
+            && active_count(conn, &key.type_code, key.created_at)? >= i64::from(limit)
+        {
+            return Err(GenerateError::LimitReached(limit));
         }
         diesel::insert_into(api_keys::table)
             .values(key)
@@ -198,11 +198,16 @@ pub fn delete(
     })
 }
 
-/// The stored hash, for tests and (later) verification.
-pub fn secret_material(
-    conn: &mut DbConn,
-    id: &str,
-) -> QueryResult<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+/// What is stored of a key's secret: never the secret itself.
+#[derive(Debug, Queryable)]
+pub struct SecretMaterial {
+    /// HMAC-SHA-256 of the secret under the server's pepper.
+    pub hash: Vec<u8>,
+    /// AES-256-GCM sealed secret, for HMAC-signed types only.
+    pub sealed: Option<Vec<u8>>,
+}
+
+pub fn secret_material(conn: &mut DbConn, id: &str) -> QueryResult<Option<SecretMaterial>> {
     api_keys::table
         .find(id)
         .select((api_keys::secret_hash, api_keys::secret_sealed))

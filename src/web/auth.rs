@@ -112,10 +112,10 @@ fn is_safe(method: &Method) -> bool {
 /// carry no ambient browser cookies to abuse.
 fn same_origin(req: &HttpRequest) -> bool {
     let headers = req.headers();
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.to_str(), Ok("same-origin") | Ok("none")) {
-            return false;
-        }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.to_str(), Ok("same-origin") | Ok("none"))
+    {
+        return false;
     }
     match headers.get(header::ORIGIN).map(|o| o.to_str()) {
         None => true,

@@ -78,17 +78,34 @@ pub struct Moment {
     /// ISO 8601, for `<time datetime>`.
     pub iso: String,
     pub text: String,
+    /// The precise meaning, for a tooltip.
+    pub title: String,
 }
 
 impl Moment {
     pub fn new(at: NaiveDateTime) -> Self {
+        let text = at.format("%Y-%m-%d %H:%M UTC").to_string();
         Moment {
-            iso: at
-                .and_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            text: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            iso: iso(at),
+            title: text.clone(),
+            text,
         }
     }
+
+    /// An expiry instant (always a midnight) shown as the last day the key works.
+    pub fn expiry(at: NaiveDateTime) -> Self {
+        let last_day = (at - chrono::Duration::seconds(1)).date();
+        Moment {
+            iso: iso(at),
+            text: last_day.format("%Y-%m-%d").to_string(),
+            title: format!("Works until the end of {} UTC", last_day.format("%Y-%m-%d")),
+        }
+    }
+}
+
+fn iso(at: NaiveDateTime) -> String {
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// What the signed-in user may see of the controls on a page.

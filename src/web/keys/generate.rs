@@ -195,7 +195,7 @@ fn ips_page(user: &CurrentUser, draft: &Draft, key_type: &KeyType, trusted_ips: 
         type_name: key_type.name.clone(),
         name: draft.name.clone(),
         contact_email: draft.contact_email.clone(),
-        expires: draft.expires_at.map(Moment::new),
+        expires: draft.expires_at.map(Moment::expiry),
         trusted_ips,
         line_errors: Vec::new(),
         limit_error: None,

@@ -68,7 +68,7 @@ impl KeyRow {
                 .created_by_email
                 .unwrap_or_else(|| "a deleted user".to_owned()),
             created_at: Moment::new(key.created_at),
-            expires: key.expires_at.map(Moment::new),
+            expires: key.expires_at.map(Moment::expiry),
             ip_summary: allowlist.summary(),
             ip_entries: allowlist.entries(),
             status: if expired {

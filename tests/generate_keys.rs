@@ -1,0 +1,371 @@
+//! The Generate API Key flow, end to end over HTTP.
+
+mod common;
+
+use common::{TestApp, input_value, links, location};
+use diesel::prelude::*;
+use latchkey::db::schema::api_keys;
+use latchkey::domain::api_key;
+use latchkey::domain::role::Role;
+use reqwest::StatusCode;
+
+#[actix_web::test]
+async fn a_key_is_generated_with_trusted_cidrs_shown_once_and_listed_masked() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+
+    let step_two = admin.start_generate("ucd", "Checkout service").await;
+    let form = admin.get(&step_two).await.text().await.unwrap();
+    assert!(form.contains("Authorize trusted IP addresses"));
+    assert!(
+        form.contains("any IP address"),
+        "the page says plainly that empty means unrestricted"
+    );
+    assert!(form.contains("Authorize and Generate"));
+
+    let response = admin
+        .post(
+            &step_two,
+            &[("trusted_ips", "203.0.113.0/24\n2001:db8::/32\n")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let cache = response
+        .headers()
+        .get("cache-control")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cache.contains("no-store"));
+    let page = response.text().await.unwrap();
+    let token = input_value(&page, "revealed-key").unwrap();
+    assert!(page.contains("will not be shown again"));
+    assert!(page.contains("data-copy=\"revealed-key\""), "a Copy button");
+    let parsed = api_key::parse(&token).expect("a well-formed key");
+    assert_eq!(parsed.type_code, "ucd");
+
+    // Listed, masked: the prefix and last four only.
+    let list = admin
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let masked = format!("lk_ucd_…{}", &token[token.len() - 4..]);
+    assert!(list.contains(&masked));
+    assert!(!list.contains(&token));
+    assert!(!list.contains(parsed.secret));
+    assert!(list.contains("Checkout service"));
+    assert!(list.contains("203.0.113.0/24 and 1 more"));
+
+    // Stored: the keyed hash, not the secret.
+    let latchkey::db::keys::SecretMaterial { hash, sealed } =
+        latchkey::db::keys::secret_material(&mut app.conn(), parsed.public_id)
+            .unwrap()
+            .unwrap();
+    assert_eq!(hash.len(), 32);
+    assert!(sealed.is_none(), "bearer keys keep no recoverable secret");
+    assert!(
+        !hash
+            .windows(8)
+            .any(|w| parsed.secret.as_bytes().windows(8).any(|s| s == w))
+    );
+    let stored_ips: String = api_keys::table
+        .find(parsed.public_id)
+        .select(api_keys::allowed_ips)
+        .first(&mut app.conn())
+        .unwrap();
+    assert_eq!(stored_ips, "203.0.113.0/24\n2001:db8::/32");
+    assert!(app.audit_actions().contains(&"key.created".to_owned()));
+}
+
+#[actix_web::test]
+async fn reloading_or_going_back_never_shows_the_key_again_nor_makes_a_second() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let step_two = admin.start_generate("tsms", "SMS sender").await;
+    let first = admin.post(&step_two, &[("trusted_ips", "")]).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let token = input_value(&first.text().await.unwrap(), "revealed-key").unwrap();
+
+    // The browser's reload resubmits the same form.
+    let reload = admin.post(&step_two, &[("trusted_ips", "")]).await;
+    assert_eq!(reload.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&reload), "/settings/integrations");
+    // Back, to step two's page.
+    let back = admin.get(&step_two).await;
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+
+    let list = admin
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("already generated"));
+    assert!(!list.contains(&token));
+    assert!(!list.contains("revealed-key"));
+    let count: i64 = api_keys::table.count().get_result(&mut app.conn()).unwrap();
+    assert_eq!(count, 1);
+}
+
+#[actix_web::test]
+async fn another_administrators_draft_cannot_be_used() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_in(Role::Administrator).await;
+    let bob = app.signed_in(Role::Administrator).await;
+    let step_two = alice.start_generate("tsms", "Alice's").await;
+    assert_eq!(bob.get(&step_two).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        bob.post(&step_two, &[("trusted_ips", "")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn key_secret_types_show_both_halves_and_seal_hmac_secrets() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+
+    for (code, sealed_expected) in [("hubbasic", false), ("hubhmac", true)] {
+        let (status, page) = admin.generate(code, &format!("{code} pair"), "").await;
+        assert_eq!(status, StatusCode::CREATED);
+        let key = input_value(&page, "revealed-key").unwrap();
+        let secret = input_value(&page, "revealed-secret").unwrap();
+        assert!(page.contains("API secret"));
+        let joined = format!("{key}_{secret}");
+        let parsed = api_key::parse(&joined).expect("key and secret join into a valid token");
+        let sealed = latchkey::db::keys::secret_material(&mut app.conn(), parsed.public_id)
+            .unwrap()
+            .unwrap()
+            .sealed;
+        assert_eq!(sealed.is_some(), sealed_expected, "{code}");
+        if let Some(sealed) = sealed {
+            assert!(
+                !sealed
+                    .windows(parsed.secret.len())
+                    .any(|w| w == parsed.secret.as_bytes())
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_type_at_its_limit_refuses_another_key_until_one_is_deleted() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+    for i in 0..2 {
+        admin.generate_token("mobile", &format!("App {i}")).await;
+    }
+
+    // Refused at step one, with a message that says what to do.
+    let refused = admin
+        .post(
+            "/settings/integrations/keys/new",
+            &[
+                ("type_code", "mobile"),
+                ("name", "Third"),
+                ("contact_email", "a@example.com"),
+                ("expires", "never"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Delete one of them before generating another")
+    );
+
+    // And at step two, if the limit was reached while the form was open.
+    let other = app.signed_in(Role::Administrator).await;
+    let page = other
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let delete = links(&page, "/settings/integrations/keys/")
+        .into_iter()
+        .find(|l| l.ends_with("/delete"))
+        .unwrap();
+    assert_eq!(
+        other.post(&delete, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let step_two = admin.start_generate("mobile", "Third").await;
+    admin.generate_token("mobile", "Racing ahead").await;
+    let late = admin.post(&step_two, &[("trusted_ips", "")]).await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    assert!(
+        late.text()
+            .await
+            .unwrap()
+            .contains("already has 2 active keys")
+    );
+}
+
+#[actix_web::test]
+async fn expired_keys_do_not_count_against_the_limit_and_show_as_expired() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+    for i in 0..2 {
+        admin
+            .generate_token("mobile", &format!("Old app {i}"))
+            .await;
+    }
+    let yesterday = latchkey::db::now() - chrono::Duration::days(1);
+    diesel::update(api_keys::table)
+        .set(api_keys::expires_at.eq(Some(yesterday)))
+        .execute(&mut app.conn())
+        .unwrap();
+    admin.generate_token("mobile", "New app").await;
+    let list = admin
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(list.matches(">Expired<").count(), 2);
+    assert_eq!(list.matches(">Active<").count(), 1);
+}
+
+#[actix_web::test]
+async fn an_expiry_date_is_kept_and_shown() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let day = (chrono::Utc::now().date_naive() + chrono::Days::new(30)).to_string();
+    let response = admin
+        .post(
+            "/settings/integrations/keys/new",
+            &[
+                ("type_code", "temail"),
+                ("name", "Mailer"),
+                ("contact_email", "m@example.com"),
+                ("expires", "on"),
+                ("expires_on", &day),
+            ],
+        )
+        .await;
+    let step_two = location(&response);
+    assert!(
+        admin
+            .get(&step_two)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains(&day)
+    );
+    assert_eq!(
+        admin.post(&step_two, &[("trusted_ips", "")]).await.status(),
+        StatusCode::CREATED
+    );
+    let expires: Option<chrono::NaiveDateTime> = api_keys::table
+        .select(api_keys::expires_at)
+        .first(&mut app.conn())
+        .unwrap();
+    let expected =
+        chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap() + chrono::Days::new(1);
+    assert_eq!(expires.unwrap(), expected.and_hms_opt(0, 0, 0).unwrap());
+}
+
+#[actix_web::test]
+async fn deleting_asks_first_names_the_key_and_removes_it_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let token = admin.generate_token("ucd", "Doomed key").await;
+    let id = api_key::parse(&token).unwrap().public_id.to_owned();
+
+    let confirm = admin
+        .get(&format!("/settings/integrations/keys/{id}/delete"))
+        .await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let confirm = confirm.text().await.unwrap();
+    assert!(confirm.contains("Delete API key “Doomed key”?"));
+    assert!(confirm.contains("cannot be undone"));
+
+    let deleted = admin
+        .post(&format!("/settings/integrations/keys/{id}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let list = admin
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("was deleted"));
+    assert!(!list.contains(&format!("/settings/integrations/keys/{id}")));
+    assert!(list.contains("No API keys yet"));
+
+    // A second delete, or the detail page, finds nothing.
+    let again = admin
+        .post(&format!("/settings/integrations/keys/{id}/delete"), &[])
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        admin
+            .get(&format!("/settings/integrations/keys/{id}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let actions = app.audit_actions();
+    assert_eq!(actions.iter().filter(|a| *a == "key.deleted").count(), 1);
+}
+
+#[actix_web::test]
+async fn the_list_is_newest_first_and_paged() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+    for i in 0..22 {
+        admin
+            .generate_token("tsms", &format!("Key number {i:02}"))
+            .await;
+    }
+    let first = admin
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains("Page 1 of 2"));
+    assert!(first.find("Key number 21").unwrap() < first.find("Key number 20").unwrap());
+    assert!(!first.contains("Key number 01"));
+    let second = admin
+        .get("/settings/integrations?page=2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(second.contains("Key number 01") && second.contains("Key number 00"));
+    assert!(!second.contains("Key number 21"));
+}
+
+#[actix_web::test]
+async fn a_key_outlives_its_creator_who_is_then_not_named() {
+    use latchkey::db::schema::users;
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let viewer = app.signed_in(Role::Viewer).await;
+    admin.generate_token("tsms", "Orphan").await;
+    let creator: Option<String> = api_keys::table
+        .select(api_keys::created_by)
+        .first(&mut app.conn())
+        .unwrap();
+    diesel::delete(users::table.find(creator.unwrap()))
+        .execute(&mut app.conn())
+        .unwrap();
+    let list = viewer
+        .get("/settings/integrations")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Orphan"));
+    assert!(list.contains("a deleted user"));
+}

@@ -1,0 +1,42 @@
+//! The per-type limit holds under concurrency.
+
+mod common;
+
+use common::TestApp;
+use futures::future::join_all;
+use latchkey::domain::role::Role;
+use reqwest::StatusCode;
+
+#[actix_web::test]
+async fn twenty_simultaneous_generate_requests_leave_exactly_five_ucd_keys() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Administrator).await;
+    for i in 0..3 {
+        admin.generate_token("ucd", &format!("Existing {i}")).await;
+    }
+    // Twenty step-two forms, opened before any is submitted.
+    let mut drafts = Vec::new();
+    for i in 0..20 {
+        drafts.push(admin.start_generate("ucd", &format!("Racer {i}")).await);
+    }
+    let responses = join_all(
+        drafts
+            .iter()
+            .map(|d| admin.post(d, &[("trusted_ips", "10.0.0.0/8")])),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, refused), (2, 18), "{statuses:?}");
+
+    let active =
+        latchkey::db::keys::active_count(&mut app.conn(), "ucd", latchkey::db::now()).unwrap();
+    assert_eq!(active, 5);
+}
