@@ -88,7 +88,7 @@ impl ServerSecrets {
             source,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(io)?;
+            crate::db::create_private_dir(dir).map_err(io)?;
         }
         // create_new: if two processes start at once, exactly one writes the file.
         match OpenOptions::new()

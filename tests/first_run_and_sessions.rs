@@ -31,12 +31,7 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/settings/integrations");
 
-    let page = browser
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.html("/settings/integrations").await;
     assert!(
         page.contains("first@example.com"),
         "signed in as the new administrator"

@@ -15,7 +15,7 @@ async fn a_key_is_generated_with_trusted_cidrs_shown_once_and_listed_masked() {
     let admin = app.signed_in(Role::Administrator).await;
 
     let step_two = admin.start_generate("ucd", "Checkout service").await;
-    let form = admin.get(&step_two).await.text().await.unwrap();
+    let form = admin.html(&step_two).await;
     assert!(form.contains("Authorize trusted IP addresses"));
     assert!(
         form.contains("any IP address"),
@@ -46,12 +46,7 @@ async fn a_key_is_generated_with_trusted_cidrs_shown_once_and_listed_masked() {
     assert_eq!(parsed.type_code, "ucd");
 
     // Listed, masked: the prefix and last four only.
-    let list = admin
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = admin.html("/settings/integrations").await;
     let masked = format!("lk_ucd_…{}", &token[token.len() - 4..]);
     assert!(list.contains(&masked));
     assert!(!list.contains(&token));
@@ -97,12 +92,7 @@ async fn reloading_or_going_back_never_shows_the_key_again_nor_makes_a_second() 
     let back = admin.get(&step_two).await;
     assert_eq!(back.status(), StatusCode::SEE_OTHER);
 
-    let list = admin
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = admin.html("/settings/integrations").await;
     assert!(list.contains("already generated"));
     assert!(!list.contains(&token));
     assert!(!list.contains("revealed-key"));
@@ -160,17 +150,7 @@ async fn a_type_at_its_limit_refuses_another_key_until_one_is_deleted() {
     }
 
     // Refused at step one, with a message that says what to do.
-    let refused = admin
-        .post(
-            "/settings/integrations/keys/new",
-            &[
-                ("type_code", "mobile"),
-                ("name", "Third"),
-                ("contact_email", "a@example.com"),
-                ("expires", "never"),
-            ],
-        )
-        .await;
+    let refused = admin.submit_details("mobile", "Third").await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(
         refused
@@ -182,12 +162,7 @@ async fn a_type_at_its_limit_refuses_another_key_until_one_is_deleted() {
 
     // And at step two, if the limit was reached while the form was open.
     let other = app.signed_in(Role::Administrator).await;
-    let page = other
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = other.html("/settings/integrations").await;
     let delete = links(&page, "/settings/integrations/keys/")
         .into_iter()
         .find(|l| l.ends_with("/delete"))
@@ -223,12 +198,7 @@ async fn expired_keys_do_not_count_against_the_limit_and_show_as_expired() {
         .execute(&mut app.conn())
         .unwrap();
     admin.generate_token("mobile", "New app").await;
-    let list = admin
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = admin.html("/settings/integrations").await;
     assert_eq!(list.matches(">Expired<").count(), 2);
     assert_eq!(list.matches(">Active<").count(), 1);
 }
@@ -251,15 +221,7 @@ async fn an_expiry_date_is_kept_and_shown() {
         )
         .await;
     let step_two = location(&response);
-    assert!(
-        admin
-            .get(&step_two)
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains(&day)
-    );
+    assert!(admin.html(&step_two).await.contains(&day));
     assert_eq!(
         admin.post(&step_two, &[("trusted_ips", "")]).await.status(),
         StatusCode::CREATED
@@ -292,12 +254,7 @@ async fn deleting_asks_first_names_the_key_and_removes_it_at_once() {
         .post(&format!("/settings/integrations/keys/{id}/delete"), &[])
         .await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
-    let list = admin
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = admin.html("/settings/integrations").await;
     assert!(list.contains("was deleted"));
     assert!(!list.contains(&format!("/settings/integrations/keys/{id}")));
     assert!(list.contains("No API keys yet"));
@@ -327,21 +284,11 @@ async fn the_list_is_newest_first_and_paged() {
             .generate_token("tsms", &format!("Key number {i:02}"))
             .await;
     }
-    let first = admin
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let first = admin.html("/settings/integrations").await;
     assert!(first.contains("Page 1 of 2"));
     assert!(first.find("Key number 21").unwrap() < first.find("Key number 20").unwrap());
     assert!(!first.contains("Key number 01"));
-    let second = admin
-        .get("/settings/integrations?page=2")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let second = admin.html("/settings/integrations?page=2").await;
     assert!(second.contains("Key number 01") && second.contains("Key number 00"));
     assert!(!second.contains("Key number 21"));
 }
@@ -360,12 +307,25 @@ async fn a_key_outlives_its_creator_who_is_then_not_named() {
     diesel::delete(users::table.find(creator.unwrap()))
         .execute(&mut app.conn())
         .unwrap();
-    let list = viewer
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = viewer.html("/settings/integrations").await;
     assert!(list.contains("Orphan"));
     assert!(list.contains("a deleted user"));
+}
+
+#[actix_web::test]
+async fn a_deployer_catalogue_replaces_the_built_in_types_and_limits() {
+    let app = TestApp::spawn_with_catalogue(
+        "[[type]]\ncode = \"crm\"\nname = \"CRM sync\"\nscheme = \"bearer\"\nmax_active = 1\n",
+    )
+    .await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let form = admin.html("/settings/integrations/keys/new").await;
+    assert!(form.contains("CRM sync"));
+    assert!(!form.contains("Transactional SMS"));
+    let token = admin.generate_token("crm", "Only one").await;
+    assert!(token.starts_with("lk_crm_"));
+    let refused = admin.submit_details("crm", "Second").await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let unknown = admin.submit_details("ucd", "Old type").await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

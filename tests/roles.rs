@@ -42,18 +42,7 @@ async fn try_everything(browser: &Browser, f: &Fixture) -> Vec<(&'static str, St
         ),
         (
             "submit generate",
-            browser
-                .post(
-                    "/settings/integrations/keys/new",
-                    &[
-                        ("type_code", "tsms"),
-                        ("name", "x"),
-                        ("contact_email", "a@example.com"),
-                        ("expires", "never"),
-                    ],
-                )
-                .await
-                .status(),
+            browser.submit_details("tsms", "x").await.status(),
         ),
         ("open step two", browser.get(&f.draft).await.status()),
         (
@@ -72,12 +61,7 @@ async fn try_everything(browser: &Browser, f: &Fixture) -> Vec<(&'static str, St
 async fn viewers_see_the_list_only_and_no_controls() {
     let f = fixture().await;
     let viewer = f.app.signed_in(Role::Viewer).await;
-    let list = viewer
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = viewer.html("/settings/integrations").await;
     assert!(list.contains("Shared key"));
     assert!(!list.contains("Generate API Key"));
     assert!(!list.contains("/delete"));
@@ -98,12 +82,7 @@ async fn viewers_see_the_list_only_and_no_controls() {
 async fn support_reviews_lists_and_details_but_changes_nothing() {
     let f = fixture().await;
     let support = f.app.signed_in(Role::Support).await;
-    let list = support
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = support.html("/settings/integrations").await;
     assert!(!list.contains("Generate API Key"));
     assert!(!list.contains("/delete"));
     assert!(list.contains(&format!(
@@ -111,11 +90,8 @@ async fn support_reviews_lists_and_details_but_changes_nothing() {
         f.key_id
     )));
     let detail = support
-        .get(&format!("/settings/integrations/keys/{}", f.key_id))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .html(&format!("/settings/integrations/keys/{}", f.key_id))
+        .await;
     assert!(detail.contains("ops@example.com"));
     assert!(!detail.contains("/delete"));
 
@@ -132,12 +108,7 @@ async fn support_reviews_lists_and_details_but_changes_nothing() {
 async fn administrators_may_do_everything() {
     let f = fixture().await;
     let admin = f.app.signed_in(Role::Administrator).await;
-    let list = admin
-        .get("/settings/integrations")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = admin.html("/settings/integrations").await;
     assert!(list.contains("Generate API Key"));
     assert!(list.contains(&format!("/settings/integrations/keys/{}/delete", f.key_id)));
     let results = try_everything(&admin, &f).await;

@@ -23,12 +23,7 @@ async fn no_plaintext_key_or_secret_reaches_the_database_files() {
         secrets.push(parsed.secret.to_owned());
         secrets.push(token.clone());
         // Visiting pages afterwards must not echo it from anywhere (e.g. the session).
-        let list = admin
-            .get("/settings/integrations")
-            .await
-            .text()
-            .await
-            .unwrap();
+        let list = admin.html("/settings/integrations").await;
         assert!(!list.contains(parsed.secret));
     }
     // Flush the WAL so everything written is in the files we read.

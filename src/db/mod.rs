@@ -100,7 +100,7 @@ impl CustomizeConnection<SqliteConnection, r2d2::Error> for SqlitePragmas {
 pub fn connect(location: &DatabaseLocation, pool_size: u32) -> Result<DbPool, DbSetupError> {
     let DatabaseLocation::SqliteFile(path) = location;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| DbSetupError::Directory {
+        create_private_dir(dir).map_err(|source| DbSetupError::Directory {
             path: dir.to_owned(),
             source,
         })?;
@@ -128,6 +128,16 @@ fn prepare_sqlite_file(url: &str) -> Result<(), Box<dyn std::error::Error + Send
     conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
     conn.run_pending_migrations(SQLITE_MIGRATIONS)?;
     Ok(())
+}
+
+/// Creates the data directory readable by its owner only: it holds key hashes
+/// and sessions. An existing directory keeps its permissions.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// A transaction that takes the write lock up front, so two writers queue

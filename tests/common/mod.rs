@@ -20,6 +20,7 @@ pub struct TestApp {
     pub setup_url: Option<String>,
     pub dir: TempDir,
     storage: StorageArgs,
+    serve: ServeArgs,
 }
 
 impl TestApp {
@@ -29,6 +30,18 @@ impl TestApp {
 
     /// Starts a console on an existing data directory (to test restarts).
     pub async fn spawn_in(dir: TempDir) -> TestApp {
+        Self::spawn_with(dir, None)
+    }
+
+    /// Starts a console whose key type catalogue is this TOML text.
+    pub async fn spawn_with_catalogue(toml: &str) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("key_types.toml");
+        std::fs::write(&path, toml).unwrap();
+        Self::spawn_with(dir, Some(path))
+    }
+
+    fn spawn_with(dir: TempDir, key_types: Option<PathBuf>) -> TestApp {
         let storage = StorageArgs {
             database_url: dir
                 .path()
@@ -38,35 +51,28 @@ impl TestApp {
             secrets_file: None,
             pool_size: 8,
         };
-        let app = Self::start(&storage);
-        TestApp {
+        let serve = ServeArgs {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
+            key_types,
+            workers: Some(2),
+        };
+        let app = Application::build(&storage, &serve).expect("the console starts");
+        let test_app = TestApp {
             base: format!("http://{}", app.addr),
             pool: app.pool.clone(),
             setup_url: app.setup_url.clone(),
             dir,
             storage,
-        }
-        .run(app)
-    }
-
-    fn start(storage: &StorageArgs) -> Application {
-        let serve = ServeArgs {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            public_url: None,
-            key_types: None,
-            workers: Some(2),
+            serve,
         };
-        Application::build(storage, &serve).expect("the console starts")
-    }
-
-    fn run(self, app: Application) -> TestApp {
         actix_web::rt::spawn(app.server);
-        self
+        test_app
     }
 
-    /// A second console process-alike on the same database and secrets file.
+    /// A second console on the same database and secrets file, as after a restart.
     pub fn restart_alongside(&self) -> String {
-        let app = Self::start(&self.storage);
+        let app = Application::build(&self.storage, &self.serve).expect("the console starts");
         let base = format!("http://{}", app.addr);
         actix_web::rt::spawn(app.server);
         base
@@ -156,6 +162,11 @@ impl Browser {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// The body of a page, whatever its status.
+    pub async fn html(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("a text body")
+    }
+
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
         self.client
             .post(self.url(path))
@@ -170,19 +181,23 @@ impl Browser {
             .await
     }
 
+    /// Posts step one of the generate flow with this type and name.
+    pub async fn submit_details(&self, type_code: &str, name: &str) -> Response {
+        self.post(
+            "/settings/integrations/keys/new",
+            &[
+                ("type_code", type_code),
+                ("name", name),
+                ("contact_email", "ops@example.com"),
+                ("expires", "never"),
+            ],
+        )
+        .await
+    }
+
     /// Step one of the generate flow; returns step two's address.
     pub async fn start_generate(&self, type_code: &str, name: &str) -> String {
-        let response = self
-            .post(
-                "/settings/integrations/keys/new",
-                &[
-                    ("type_code", type_code),
-                    ("name", name),
-                    ("contact_email", "ops@example.com"),
-                    ("expires", "never"),
-                ],
-            )
-            .await;
+        let response = self.submit_details(type_code, name).await;
         assert_eq!(
             response.status(),
             StatusCode::SEE_OTHER,
