@@ -13,7 +13,7 @@ use crate::domain::role::Role;
 
 pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()> {
     let location = DatabaseLocation::parse(&storage.database_url)?;
-    let pool = db::connect(&location, 1)?;
+    let pool = db::connect(&location, 1, storage.db_wait())?;
     let mut conn = pool.get().context("opening the database")?;
     match command {
         UsersCommand::Add { email, role } => {

@@ -61,9 +61,20 @@ pub struct StorageArgs {
     #[arg(long, env = "LATCHKEY_SECRETS_FILE", global = true)]
     pub secrets_file: Option<PathBuf>,
 
-    /// Database connections kept open.
+    /// Most database connections kept open.
     #[arg(long, env = "LATCHKEY_POOL_SIZE", default_value_t = 8, global = true)]
     pub pool_size: u32,
+
+    /// Seconds a request waits for a database connection before it gets a
+    /// "temporarily unavailable" (503) page.
+    #[arg(long, env = "LATCHKEY_DB_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub db_timeout: u64,
+}
+
+impl StorageArgs {
+    pub fn db_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.db_timeout)
+    }
 }
 
 #[derive(Debug, Clone, Args)]

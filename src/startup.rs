@@ -1,7 +1,6 @@
 //! Wiring for `serve`: database, secrets, catalogue, session store, routes.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -17,7 +16,7 @@ use crate::domain::crypto::sha256_hex;
 use crate::domain::key_type::Catalogue;
 use crate::domain::token::random_token;
 use crate::secrets::ServerSecrets;
-use crate::web::error::AppError;
+use crate::web::error::{AppError, render_outer_errors};
 use crate::web::session_store::DbSessionStore;
 use crate::web::state::AppState;
 use crate::web::{auth, routes};
@@ -40,11 +39,11 @@ pub struct Application {
 impl Application {
     pub fn build(storage: &StorageArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
         let location = DatabaseLocation::parse(&storage.database_url)?;
-        let pool = db::connect(&location, storage.pool_size)?;
+        let pool = db::connect(&location, storage.pool_size, storage.db_wait())?;
         let secrets_path = storage
             .secrets_file
             .clone()
-            .unwrap_or_else(|| default_secrets_path(&location));
+            .unwrap_or_else(|| location.default_secrets_path());
         let secrets = ServerSecrets::load(&secrets_path)?;
         let catalogue = match &serve.key_types {
             Some(path) => {
@@ -88,6 +87,7 @@ impl Application {
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(auth::authorize))
                 .wrap(sessions)
+                .wrap(from_fn(render_outer_errors))
                 // The path only: query strings may carry the one-time setup token.
                 .wrap(
                     Logger::new(r#"%a "%{r}xi" %s %b %Dms"#).custom_request_replace("r", |req| {
@@ -108,16 +108,6 @@ impl Application {
     }
 }
 
-fn default_secrets_path(location: &DatabaseLocation) -> PathBuf {
-    let DatabaseLocation::SqliteFile(path) = location;
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "latchkey".into());
-    name.push(".secrets");
-    location.directory().join(name)
-}
-
 /// With no users yet, makes a fresh one-time setup token (only its hash is stored).
 fn open_setup_link(pool: &DbPool) -> anyhow::Result<Option<String>> {
     let mut conn = pool.get()?;
@@ -125,7 +115,7 @@ fn open_setup_link(pool: &DbPool) -> anyhow::Result<Option<String>> {
         return Ok(None);
     }
     let token = random_token();
-    db::setup::replace_token(&mut conn, &sha256_hex(&token))?;
+    db::setup::add_token(&mut conn, &sha256_hex(&token))?;
     Ok(Some(token))
 }
 

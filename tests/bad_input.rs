@@ -2,6 +2,17 @@
 
 mod common;
 
+use common::Backend;
+
+both_backends!(
+    each_bad_field_in_step_one_gets_its_message_and_keeps_what_was_typed,
+    bad_trusted_ip_lines_each_get_a_message_and_the_text_is_kept,
+    tampered_or_unknown_form_tokens_are_refused,
+    malformed_requests_get_a_4xx_page_not_a_500,
+    cross_site_form_posts_are_refused,
+    an_overlong_password_is_refused_quickly_without_a_500,
+);
+
 use common::{TestApp, location};
 use latchkey::domain::role::Role;
 use reqwest::StatusCode;
@@ -16,9 +27,8 @@ fn key_count(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-#[actix_web::test]
-async fn each_bad_field_in_step_one_gets_its_message_and_keeps_what_was_typed() {
-    let app = TestApp::spawn().await;
+async fn each_bad_field_in_step_one_gets_its_message_and_keeps_what_was_typed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let long_name = "n".repeat(81);
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
@@ -117,9 +127,8 @@ async fn each_bad_field_in_step_one_gets_its_message_and_keeps_what_was_typed() 
     assert_eq!(key_count(&app), 0);
 }
 
-#[actix_web::test]
-async fn bad_trusted_ip_lines_each_get_a_message_and_the_text_is_kept() {
-    let app = TestApp::spawn().await;
+async fn bad_trusted_ip_lines_each_get_a_message_and_the_text_is_kept(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let step_two = admin.start_generate("ucd", "Restricted").await;
     let typed = "10.0.0.0/8\n999.1.1.1\n10.0.0.0/40\n2001:db8::/200\nhello world";
@@ -148,9 +157,8 @@ async fn bad_trusted_ip_lines_each_get_a_message_and_the_text_is_kept() {
     );
 }
 
-#[actix_web::test]
-async fn tampered_or_unknown_form_tokens_are_refused() {
-    let app = TestApp::spawn().await;
+async fn tampered_or_unknown_form_tokens_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     for draft in ["0000", "../../etc/passwd", "%00", &"f".repeat(5000)] {
         let path = format!("{NEW}/{draft}");
@@ -162,9 +170,8 @@ async fn tampered_or_unknown_form_tokens_are_refused() {
     assert_eq!(key_count(&app), 0);
 }
 
-#[actix_web::test]
-async fn malformed_requests_get_a_4xx_page_not_a_500() {
-    let app = TestApp::spawn().await;
+async fn malformed_requests_get_a_4xx_page_not_a_500(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let step_two = admin.start_generate("ucd", "Body tests").await;
     let url = admin.url(&step_two);
@@ -225,9 +232,8 @@ async fn malformed_requests_get_a_4xx_page_not_a_500() {
     assert_eq!(key_count(&app), 0);
 }
 
-#[actix_web::test]
-async fn cross_site_form_posts_are_refused() {
-    let app = TestApp::spawn().await;
+async fn cross_site_form_posts_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let step_two = admin.start_generate("ucd", "CSRF target").await;
     let attack = admin
@@ -262,9 +268,8 @@ async fn cross_site_form_posts_are_refused() {
     assert_eq!(same_origin.status(), StatusCode::CREATED);
 }
 
-#[actix_web::test]
-async fn an_overlong_password_is_refused_quickly_without_a_500() {
-    let app = TestApp::spawn().await;
+async fn an_overlong_password_is_refused_quickly_without_a_500(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     app.add_user("admin@example.com", Role::Administrator).await;
     let browser = app.browser();
     let response = browser

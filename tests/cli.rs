@@ -1,12 +1,42 @@
 //! `latchkey users add|list` and `--help`, run as the real binary.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-fn latchkey(dir: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+use common::{Backend, PgDatabase};
+
+both_backends!(
+    users_are_added_from_standard_input_and_listed,
+    bad_users_are_refused_with_a_reason
+);
+
+/// A database for one test: a file in a temporary directory, or a fresh PostgreSQL database.
+struct Database {
+    url: String,
+    _dir: tempfile::TempDir,
+    _postgres: Option<PgDatabase>,
+}
+
+fn database(backend: Backend) -> Database {
+    let dir = tempfile::tempdir().unwrap();
+    let postgres = (backend == Backend::Postgres).then(PgDatabase::create);
+    let url = match &postgres {
+        Some(pg) => pg.url.clone(),
+        None => dir.path().join("cli.db").to_string_lossy().into_owned(),
+    };
+    Database {
+        url,
+        _dir: dir,
+        _postgres: postgres,
+    }
+}
+
+fn latchkey(db: &Database, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(args)
-        .env("DATABASE_URL", dir.join("cli.db"))
+        .env("DATABASE_URL", &db.url)
         .env_remove("LATCHKEY_SECRETS_FILE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -26,11 +56,10 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn users_are_added_from_standard_input_and_listed() {
-    let dir = tempfile::tempdir().unwrap();
+async fn users_are_added_from_standard_input_and_listed(backend: Backend) {
+    let db = database(backend);
     let added = latchkey(
-        dir.path(),
+        &db,
         &[
             "users",
             "add",
@@ -44,16 +73,15 @@ fn users_are_added_from_standard_input_and_listed() {
     assert!(added.status.success(), "{}", text(&added.stderr));
     assert!(text(&added.stdout).contains("Added ops@example.com as Support"));
 
-    let listed = latchkey(dir.path(), &["users", "list"], "");
+    let listed = latchkey(&db, &["users", "list"], "");
     assert!(listed.status.success());
     let out = text(&listed.stdout);
     assert!(out.contains("ops@example.com") && out.contains("Support"));
     assert!(!out.contains("a long enough password"));
 }
 
-#[test]
-fn bad_users_are_refused_with_a_reason() {
-    let dir = tempfile::tempdir().unwrap();
+async fn bad_users_are_refused_with_a_reason(backend: Backend) {
+    let db = database(backend);
     let cases = [
         (
             vec!["users", "add", "--email", "a@example.com", "--role", "root"],
@@ -86,7 +114,7 @@ fn bad_users_are_refused_with_a_reason() {
         ),
     ];
     for (args, stdin, message) in cases {
-        let out = latchkey(dir.path(), &args, stdin);
+        let out = latchkey(&db, &args, stdin);
         assert!(!out.status.success(), "{args:?}");
         assert!(
             text(&out.stderr).contains(message),
@@ -95,7 +123,7 @@ fn bad_users_are_refused_with_a_reason() {
         );
     }
     let first = latchkey(
-        dir.path(),
+        &db,
         &[
             "users",
             "add",
@@ -108,7 +136,7 @@ fn bad_users_are_refused_with_a_reason() {
     );
     assert!(first.status.success());
     let duplicate = latchkey(
-        dir.path(),
+        &db,
         &[
             "users",
             "add",
@@ -125,8 +153,8 @@ fn bad_users_are_refused_with_a_reason() {
 
 #[test]
 fn help_documents_every_option() {
-    let dir = tempfile::tempdir().unwrap();
-    let help = text(&latchkey(dir.path(), &["--help"], "").stdout);
+    let db = database(Backend::Sqlite);
+    let help = text(&latchkey(&db, &["--help"], "").stdout);
     for option in [
         "--database-url",
         "--bind",
@@ -146,13 +174,24 @@ fn help_documents_every_option() {
 }
 
 #[test]
-fn a_postgres_url_is_refused_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = latchkey(
-        dir.path(),
-        &["users", "list", "--database-url", "postgres://127.0.0.1/x"],
-        "",
-    );
-    assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("PostgreSQL"));
+fn connection_errors_say_what_failed() {
+    let db = database(Backend::Sqlite);
+    let server = std::env::var("LATCHKEY_TEST_POSTGRES")
+        .unwrap_or_else(|_| common::DEFAULT_POSTGRES.to_owned());
+    let missing = format!("{server}/latchkey_no_such_database");
+    let cases = [
+        (
+            missing.as_str(),
+            "latchkey_no_such_database\" does not exist",
+        ),
+        ("postgres://127.0.0.1:1/latchkey", "Connection refused"),
+        ("postgresql://app:hunter2@127.0.0.1:1/latchkey", "app:***@"),
+    ];
+    for (url, expected) in cases {
+        let out = latchkey(&db, &["users", "list", "--database-url", url], "");
+        assert!(!out.status.success(), "{url}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{url}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "the password is not shown");
+    }
 }

@@ -2,13 +2,26 @@
 
 mod common;
 
+use common::Backend;
+
+both_backends!(
+    the_setup_link_creates_the_first_administrator_once,
+    a_wrong_setup_token_is_refused,
+    the_setup_form_explains_bad_input_and_creates_nothing,
+    a_console_with_users_prints_no_setup_link,
+    every_instance_honours_every_setup_link_until_a_user_exists,
+    signing_in_and_out_is_audited_and_logout_ends_the_session_on_the_server,
+    a_restart_does_not_sign_anyone_out,
+    anonymous_visitors_are_sent_to_sign_in,
+    a_disabled_user_is_signed_out_on_the_next_request,
+);
+
 use common::{Browser, PASSWORD, TestApp, location};
 use latchkey::domain::role::Role;
 use reqwest::StatusCode;
 
-#[actix_web::test]
-async fn the_setup_link_creates_the_first_administrator_once() {
-    let app = TestApp::spawn().await;
+async fn the_setup_link_creates_the_first_administrator_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let url = app
         .setup_url
         .clone()
@@ -61,9 +74,8 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     assert!(app.audit_actions().contains(&"user.created".to_owned()));
 }
 
-#[actix_web::test]
-async fn a_wrong_setup_token_is_refused() {
-    let app = TestApp::spawn().await;
+async fn a_wrong_setup_token_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let browser = app.browser();
     assert_eq!(
         browser.get("/setup?token=guess").await.status(),
@@ -72,9 +84,8 @@ async fn a_wrong_setup_token_is_refused() {
     assert_eq!(browser.get("/setup").await.status(), StatusCode::NOT_FOUND);
 }
 
-#[actix_web::test]
-async fn the_setup_form_explains_bad_input_and_creates_nothing() {
-    let app = TestApp::spawn().await;
+async fn the_setup_form_explains_bad_input_and_creates_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let token = app
         .setup_url
         .clone()
@@ -102,18 +113,41 @@ async fn the_setup_form_explains_bad_input_and_creates_nothing() {
     assert_eq!(latchkey::db::users::count(&mut app.conn()).unwrap(), 0);
 }
 
-#[actix_web::test]
-async fn a_console_with_users_prints_no_setup_link() {
-    let app = TestApp::spawn().await;
+async fn a_console_with_users_prints_no_setup_link(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert!(app.setup_url.is_some());
     app.add_user("admin@example.com", Role::Administrator).await;
-    let dir = app.dir;
-    let again = TestApp::spawn_in(dir).await;
-    assert!(again.setup_url.is_none());
+    assert!(app.another_instance().setup_url.is_none());
 }
 
-#[actix_web::test]
-async fn signing_in_and_out_is_audited_and_logout_ends_the_session_on_the_server() {
-    let app = TestApp::spawn().await;
+async fn every_instance_honours_every_setup_link_until_a_user_exists(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let second = app.another_instance();
+    let first_link = app.setup_url.clone().unwrap();
+    let second_link = second.setup_url.clone().unwrap();
+    assert_ne!(first_link, second_link);
+    // Each instance's link opens on the other instance too.
+    let path = |link: &str| link[link.find("/setup").unwrap()..].to_owned();
+    assert_eq!(
+        Browser::new(&second.base)
+            .get(&path(&first_link))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.browser().get(&path(&second_link)).await.status(),
+        StatusCode::OK
+    );
+    app.add_user("admin@example.com", Role::Administrator).await;
+    assert_eq!(
+        app.browser().get(&path(&second_link)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn signing_in_and_out_is_audited_and_logout_ends_the_session_on_the_server(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     app.add_user("admin@example.com", Role::Administrator).await;
     let browser = app.browser();
 
@@ -177,15 +211,14 @@ async fn signing_in_and_out_is_audited_and_logout_ends_the_session_on_the_server
     );
 }
 
-#[actix_web::test]
-async fn a_restart_does_not_sign_anyone_out() {
-    let app = TestApp::spawn().await;
+async fn a_restart_does_not_sign_anyone_out(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let browser = app.signed_in(Role::Viewer).await;
     // A second server on the same database and secrets file, as after a restart.
-    let restarted = app.restart_alongside();
+    let restarted = app.another_instance();
     let same_cookies = Browser {
         client: browser.client.clone(),
-        base: restarted.clone(),
+        base: restarted.base,
     };
     // Cookies are per host, and both servers are 127.0.0.1.
     assert_eq!(
@@ -194,9 +227,8 @@ async fn a_restart_does_not_sign_anyone_out() {
     );
 }
 
-#[actix_web::test]
-async fn anonymous_visitors_are_sent_to_sign_in() {
-    let app = TestApp::spawn().await;
+async fn anonymous_visitors_are_sent_to_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let browser = app.browser();
     for path in [
         "/",
@@ -214,12 +246,11 @@ async fn anonymous_visitors_are_sent_to_sign_in() {
     assert_eq!(browser.get("/healthz").await.status(), StatusCode::OK);
 }
 
-#[actix_web::test]
-async fn a_disabled_user_is_signed_out_on_the_next_request() {
+async fn a_disabled_user_is_signed_out_on_the_next_request(backend: Backend) {
     use diesel::prelude::*;
     use latchkey::db::schema::users;
 
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn(backend).await;
     let browser = app.signed_in(Role::Administrator).await;
     assert_eq!(
         browser.get("/settings/integrations").await.status(),

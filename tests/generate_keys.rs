@@ -2,6 +2,22 @@
 
 mod common;
 
+use common::Backend;
+
+both_backends!(
+    a_key_is_generated_with_trusted_cidrs_shown_once_and_listed_masked,
+    reloading_or_going_back_never_shows_the_key_again_nor_makes_a_second,
+    another_administrators_draft_cannot_be_used,
+    key_secret_types_show_both_halves_and_seal_hmac_secrets,
+    a_type_at_its_limit_refuses_another_key_until_one_is_deleted,
+    expired_keys_do_not_count_against_the_limit_and_show_as_expired,
+    an_expiry_date_is_kept_and_shown,
+    deleting_asks_first_names_the_key_and_removes_it_at_once,
+    the_list_is_newest_first_and_paged,
+    a_key_outlives_its_creator_who_is_then_not_named,
+    a_deployer_catalogue_replaces_the_built_in_types_and_limits,
+);
+
 use common::{TestApp, input_value, links, location};
 use diesel::prelude::*;
 use latchkey::db::schema::api_keys;
@@ -9,9 +25,8 @@ use latchkey::domain::api_key;
 use latchkey::domain::role::Role;
 use reqwest::StatusCode;
 
-#[actix_web::test]
-async fn a_key_is_generated_with_trusted_cidrs_shown_once_and_listed_masked() {
-    let app = TestApp::spawn().await;
+async fn a_key_is_generated_with_trusted_cidrs_shown_once_and_listed_masked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
 
     let step_two = admin.start_generate("ucd", "Checkout service").await;
@@ -75,9 +90,8 @@ async fn a_key_is_generated_with_trusted_cidrs_shown_once_and_listed_masked() {
     assert!(app.audit_actions().contains(&"key.created".to_owned()));
 }
 
-#[actix_web::test]
-async fn reloading_or_going_back_never_shows_the_key_again_nor_makes_a_second() {
-    let app = TestApp::spawn().await;
+async fn reloading_or_going_back_never_shows_the_key_again_nor_makes_a_second(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let step_two = admin.start_generate("tsms", "SMS sender").await;
     let first = admin.post(&step_two, &[("trusted_ips", "")]).await;
@@ -100,9 +114,8 @@ async fn reloading_or_going_back_never_shows_the_key_again_nor_makes_a_second() 
     assert_eq!(count, 1);
 }
 
-#[actix_web::test]
-async fn another_administrators_draft_cannot_be_used() {
-    let app = TestApp::spawn().await;
+async fn another_administrators_draft_cannot_be_used(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let alice = app.signed_in(Role::Administrator).await;
     let bob = app.signed_in(Role::Administrator).await;
     let step_two = alice.start_generate("tsms", "Alice's").await;
@@ -113,9 +126,8 @@ async fn another_administrators_draft_cannot_be_used() {
     );
 }
 
-#[actix_web::test]
-async fn key_secret_types_show_both_halves_and_seal_hmac_secrets() {
-    let app = TestApp::spawn().await;
+async fn key_secret_types_show_both_halves_and_seal_hmac_secrets(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
 
     for (code, sealed_expected) in [("hubbasic", false), ("hubhmac", true)] {
@@ -141,9 +153,8 @@ async fn key_secret_types_show_both_halves_and_seal_hmac_secrets() {
     }
 }
 
-#[actix_web::test]
-async fn a_type_at_its_limit_refuses_another_key_until_one_is_deleted() {
-    let app = TestApp::spawn().await;
+async fn a_type_at_its_limit_refuses_another_key_until_one_is_deleted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     for i in 0..2 {
         admin.generate_token("mobile", &format!("App {i}")).await;
@@ -183,9 +194,8 @@ async fn a_type_at_its_limit_refuses_another_key_until_one_is_deleted() {
     );
 }
 
-#[actix_web::test]
-async fn expired_keys_do_not_count_against_the_limit_and_show_as_expired() {
-    let app = TestApp::spawn().await;
+async fn expired_keys_do_not_count_against_the_limit_and_show_as_expired(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     for i in 0..2 {
         admin
@@ -203,9 +213,8 @@ async fn expired_keys_do_not_count_against_the_limit_and_show_as_expired() {
     assert_eq!(list.matches(">Active<").count(), 1);
 }
 
-#[actix_web::test]
-async fn an_expiry_date_is_kept_and_shown() {
-    let app = TestApp::spawn().await;
+async fn an_expiry_date_is_kept_and_shown(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let day = (chrono::Utc::now().date_naive() + chrono::Days::new(30)).to_string();
     let response = admin
@@ -235,9 +244,8 @@ async fn an_expiry_date_is_kept_and_shown() {
     assert_eq!(expires.unwrap(), expected.and_hms_opt(0, 0, 0).unwrap());
 }
 
-#[actix_web::test]
-async fn deleting_asks_first_names_the_key_and_removes_it_at_once() {
-    let app = TestApp::spawn().await;
+async fn deleting_asks_first_names_the_key_and_removes_it_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let token = admin.generate_token("ucd", "Doomed key").await;
     let id = api_key::parse(&token).unwrap().public_id.to_owned();
@@ -275,9 +283,8 @@ async fn deleting_asks_first_names_the_key_and_removes_it_at_once() {
     assert_eq!(actions.iter().filter(|a| *a == "key.deleted").count(), 1);
 }
 
-#[actix_web::test]
-async fn the_list_is_newest_first_and_paged() {
-    let app = TestApp::spawn().await;
+async fn the_list_is_newest_first_and_paged(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     for i in 0..22 {
         admin
@@ -293,10 +300,9 @@ async fn the_list_is_newest_first_and_paged() {
     assert!(!second.contains("Key number 21"));
 }
 
-#[actix_web::test]
-async fn a_key_outlives_its_creator_who_is_then_not_named() {
+async fn a_key_outlives_its_creator_who_is_then_not_named(backend: Backend) {
     use latchkey::db::schema::users;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let viewer = app.signed_in(Role::Viewer).await;
     admin.generate_token("tsms", "Orphan").await;
@@ -312,9 +318,9 @@ async fn a_key_outlives_its_creator_who_is_then_not_named() {
     assert!(list.contains("a deleted user"));
 }
 
-#[actix_web::test]
-async fn a_deployer_catalogue_replaces_the_built_in_types_and_limits() {
+async fn a_deployer_catalogue_replaces_the_built_in_types_and_limits(backend: Backend) {
     let app = TestApp::spawn_with_catalogue(
+        backend,
         "[[type]]\ncode = \"crm\"\nname = \"CRM sync\"\nscheme = \"bearer\"\nmax_active = 1\n",
     )
     .await;

@@ -2,14 +2,17 @@
 
 mod common;
 
+use common::Backend;
+
+both_backends!(twenty_simultaneous_generate_requests_leave_exactly_five_ucd_keys,);
+
 use common::TestApp;
 use futures::future::join_all;
 use latchkey::domain::role::Role;
 use reqwest::StatusCode;
 
-#[actix_web::test]
-async fn twenty_simultaneous_generate_requests_leave_exactly_five_ucd_keys() {
-    let app = TestApp::spawn().await;
+async fn twenty_simultaneous_generate_requests_leave_exactly_five_ucd_keys(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     for i in 0..3 {
         admin.generate_token("ucd", &format!("Existing {i}")).await;

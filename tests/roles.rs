@@ -3,6 +3,16 @@
 
 mod common;
 
+use common::Backend;
+
+both_backends!(
+    viewers_see_the_list_only_and_no_controls,
+    support_reviews_lists_and_details_but_changes_nothing,
+    administrators_may_do_everything,
+    anonymous_requests_change_nothing,
+    the_forbidden_page_is_the_consoles_own,
+);
+
 use common::{Browser, TestApp};
 use latchkey::domain::api_key;
 use latchkey::domain::role::Role;
@@ -14,8 +24,8 @@ struct Fixture {
     draft: String,
 }
 
-async fn fixture() -> Fixture {
-    let app = TestApp::spawn().await;
+async fn fixture(backend: Backend) -> Fixture {
+    let app = TestApp::spawn(backend).await;
     let admin = app.signed_in(Role::Administrator).await;
     let token = admin.generate_token("ucd", "Shared key").await;
     let key_id = api_key::parse(&token).unwrap().public_id.to_owned();
@@ -57,9 +67,8 @@ async fn try_everything(browser: &Browser, f: &Fixture) -> Vec<(&'static str, St
     ]
 }
 
-#[actix_web::test]
-async fn viewers_see_the_list_only_and_no_controls() {
-    let f = fixture().await;
+async fn viewers_see_the_list_only_and_no_controls(backend: Backend) {
+    let f = fixture(backend).await;
     let viewer = f.app.signed_in(Role::Viewer).await;
     let list = viewer.html("/settings/integrations").await;
     assert!(list.contains("Shared key"));
@@ -78,9 +87,8 @@ async fn viewers_see_the_list_only_and_no_controls() {
     assert_key_survived(&f).await;
 }
 
-#[actix_web::test]
-async fn support_reviews_lists_and_details_but_changes_nothing() {
-    let f = fixture().await;
+async fn support_reviews_lists_and_details_but_changes_nothing(backend: Backend) {
+    let f = fixture(backend).await;
     let support = f.app.signed_in(Role::Support).await;
     let list = support.html("/settings/integrations").await;
     assert!(!list.contains("Generate API Key"));
@@ -104,9 +112,8 @@ async fn support_reviews_lists_and_details_but_changes_nothing() {
     assert_key_survived(&f).await;
 }
 
-#[actix_web::test]
-async fn administrators_may_do_everything() {
-    let f = fixture().await;
+async fn administrators_may_do_everything(backend: Backend) {
+    let f = fixture(backend).await;
     let admin = f.app.signed_in(Role::Administrator).await;
     let list = admin.html("/settings/integrations").await;
     assert!(list.contains("Generate API Key"));
@@ -128,9 +135,8 @@ async fn administrators_may_do_everything() {
     }
 }
 
-#[actix_web::test]
-async fn anonymous_requests_change_nothing() {
-    let f = fixture().await;
+async fn anonymous_requests_change_nothing(backend: Backend) {
+    let f = fixture(backend).await;
     let results = try_everything(&f.app.browser(), &f).await;
     for (action, status) in results {
         assert_eq!(
@@ -149,9 +155,8 @@ async fn assert_key_survived(f: &Fixture) {
     assert_eq!(count, 1, "no key was added");
 }
 
-#[actix_web::test]
-async fn the_forbidden_page_is_the_consoles_own() {
-    let f = fixture().await;
+async fn the_forbidden_page_is_the_consoles_own(backend: Backend) {
+    let f = fixture(backend).await;
     let viewer = f.app.signed_in(Role::Viewer).await;
     let response = viewer.get("/settings/integrations/keys/new").await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);

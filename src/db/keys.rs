@@ -117,10 +117,10 @@ pub fn insert_generated(
 /// Serialises generation per type: the row update blocks other writers of the
 /// same row until this transaction ends.
 fn lock_type(conn: &mut DbConn, code: &str) -> QueryResult<()> {
-    diesel::insert_into(key_types::table)
+    crate::on_backend!(conn, |c| diesel::insert_into(key_types::table)
         .values((key_types::code.eq(code), key_types::generation.eq(0)))
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     diesel::update(key_types::table.find(code))
         .set(key_types::generation.eq(key_types::generation + 1))
         .execute(conn)

@@ -3,6 +3,7 @@
 //! diesel results; they know nothing of HTTP.
 
 pub mod audit;
+mod connection;
 pub mod drafts;
 pub mod keys;
 pub mod schema;
@@ -14,27 +15,28 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{self, ConnectionManager, CustomizeConnection};
-use diesel::sqlite::SqliteConnection;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel::r2d2;
 
-pub type DbConn = SqliteConnection;
-pub type DbPool = r2d2::Pool<ConnectionManager<DbConn>>;
-pub type PooledConn = r2d2::PooledConnection<ConnectionManager<DbConn>>;
+pub use connection::{ConnectError, DbConn, Manager};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub type DbPool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// How long one SQL statement may run on PostgreSQL before it is cancelled.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where the data lives, read from `--database-url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseLocation {
     SqliteFile(PathBuf),
+    /// A `postgres://` or `postgresql://` URL, passed to libpq as given.
+    Postgres(String),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
-    #[error("PostgreSQL URLs are not supported by this build yet; use an SQLite file path")]
-    PostgresNotSupported,
     #[error("the database URL is empty")]
     Empty,
     #[error("cannot create the database directory {path}: {source}")]
@@ -42,20 +44,18 @@ pub enum DbSetupError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot open the database {path}: {source}")]
+    #[error("cannot open the database ({what}): {source}")]
     Open {
-        path: PathBuf,
-        source: r2d2::PoolError,
+        what: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("database migrations failed: {0}")]
-    Migrations(String),
 }
 
 impl DatabaseLocation {
     pub fn parse(url: &str) -> Result<Self, DbSetupError> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(DbSetupError::PostgresNotSupported);
+            return Ok(DatabaseLocation::Postgres(url.to_owned()));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -67,67 +67,73 @@ impl DatabaseLocation {
         Ok(DatabaseLocation::SqliteFile(PathBuf::from(path)))
     }
 
-    /// The directory the server's own secrets file sits in by default.
-    pub fn directory(&self) -> &Path {
+    /// Where the server's own secrets file goes unless told otherwise: beside
+    /// an SQLite file, or in `data/` for PostgreSQL.
+    pub fn default_secrets_path(&self) -> PathBuf {
         match self {
-            DatabaseLocation::SqliteFile(path) => path.parent().unwrap_or(Path::new(".")),
+            DatabaseLocation::SqliteFile(path) => {
+                let mut name = path
+                    .file_name()
+                    .map(|n| n.to_os_string())
+                    .unwrap_or_else(|| "latchkey".into());
+                name.push(".secrets");
+                path.parent().unwrap_or(Path::new(".")).join(name)
+            }
+            DatabaseLocation::Postgres(_) => PathBuf::from("data/latchkey.secrets"),
         }
     }
 
+    /// For messages: the backend and where, without any password in the URL.
     pub fn describe(&self) -> String {
         match self {
             DatabaseLocation::SqliteFile(path) => format!("SQLite file {}", path.display()),
+            DatabaseLocation::Postgres(url) => format!("PostgreSQL at {}", redact_password(url)),
         }
     }
 }
 
-/// Per-connection SQLite settings: a busy timeout so writers queue instead of
-/// failing, and foreign keys on. (Write-ahead logging is a property of the
-/// file, set once in `connect`.)
-#[derive(Debug)]
-struct SqlitePragmas;
-
-impl CustomizeConnection<SqliteConnection, r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute(
-            "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(r2d2::Error::QueryError)
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
-/// Opens the pool and brings the schema up to date.
-pub fn connect(location: &DatabaseLocation, pool_size: u32) -> Result<DbPool, DbSetupError> {
-    let DatabaseLocation::SqliteFile(path) = location;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+/// Opens the pool and brings the schema up to date. `wait` bounds how long a
+/// request waits for a connection before it gets a 503.
+pub fn connect(
+    location: &DatabaseLocation,
+    pool_size: u32,
+    wait: Duration,
+) -> Result<DbPool, DbSetupError> {
+    if let DatabaseLocation::SqliteFile(path) = location
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
         create_private_dir(dir).map_err(|source| DbSetupError::Directory {
             path: dir.to_owned(),
             source,
         })?;
     }
-    let url = path.to_string_lossy().into_owned();
-    prepare_sqlite_file(&url).map_err(|e| DbSetupError::Migrations(e.to_string()))?;
-    let manager = ConnectionManager::<SqliteConnection>::new(url);
-    let pool = r2d2::Pool::builder()
+    let open_error = |source| DbSetupError::Open {
+        what: location.describe(),
+        source,
+    };
+    let manager = Manager::new(location.clone(), STATEMENT_TIMEOUT);
+    manager.migrate().map_err(open_error)?;
+    r2d2::Pool::builder()
         .max_size(pool_size.max(1))
-        .connection_timeout(Duration::from_secs(10))
-        .connection_customizer(Box::new(SqlitePragmas))
+        .min_idle(Some(1))
+        .connection_timeout(wait)
         .build(manager)
-        .map_err(|source| DbSetupError::Open {
-            path: path.clone(),
-            source,
-        })?;
-    Ok(pool)
-}
-
-/// On one connection, before the pool opens several: switch the file to
-/// write-ahead logging (readers never wait for the writer) and migrate.
-fn prepare_sqlite_file(url: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    use diesel::Connection;
-    let mut conn = SqliteConnection::establish(url)?;
-    conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
-    conn.run_pending_migrations(SQLITE_MIGRATIONS)?;
-    Ok(())
+        .map_err(|e| open_error(e.into()))
 }
 
 /// Creates the data directory readable by its owner only: it holds key hashes
@@ -140,14 +146,33 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-/// A transaction that takes the write lock up front, so two writers queue
-/// rather than one failing when it upgrades from reading to writing.
+/// A transaction for read-modify-write work. On SQLite it takes the write lock
+/// up front (`BEGIN IMMEDIATE`), so concurrent writers queue instead of one
+/// failing when it upgrades from reading to writing; PostgreSQL's row locks
+/// do the same job inside an ordinary transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    conn.immediate_transaction(f)
+    match conn {
+        DbConn::Postgres(_) => conn.transaction(f),
+        DbConn::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    conn.batch_execute("COMMIT")?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    // The original error matters more than a failed rollback,
+                    // and a connection left mid-transaction fails its next check.
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+            }
+        }
+    }
 }
 
 /// The current time as stored: UTC, microsecond precision.
@@ -174,10 +199,41 @@ mod tests {
             DatabaseLocation::parse("latchkey.db").unwrap(),
             DatabaseLocation::SqliteFile("latchkey.db".into())
         );
+        assert_eq!(
+            DatabaseLocation::parse("postgresql://127.0.0.1/latchkey").unwrap(),
+            DatabaseLocation::Postgres("postgresql://127.0.0.1/latchkey".into())
+        );
         assert!(DatabaseLocation::parse("").is_err());
-        assert!(matches!(
-            DatabaseLocation::parse("postgres://127.0.0.1/latchkey"),
-            Err(DbSetupError::PostgresNotSupported)
-        ));
+    }
+
+    #[test]
+    fn secrets_sit_beside_an_sqlite_file() {
+        let at = |url: &str| DatabaseLocation::parse(url).unwrap().default_secrets_path();
+        assert_eq!(
+            at("data/latchkey.db"),
+            PathBuf::from("data/latchkey.db.secrets")
+        );
+        assert_eq!(at("x.db"), PathBuf::from("x.db.secrets"));
+        assert_eq!(
+            at("postgres://h/db"),
+            PathBuf::from("data/latchkey.secrets")
+        );
+    }
+
+    #[test]
+    fn descriptions_never_show_a_password() {
+        let described = DatabaseLocation::parse("postgres://app:hunter2@db.internal:5432/latchkey")
+            .unwrap()
+            .describe();
+        assert_eq!(
+            described,
+            "PostgreSQL at postgres://app:***@db.internal:5432/latchkey"
+        );
+        assert!(
+            !DatabaseLocation::parse("postgres://127.0.0.1/x")
+                .unwrap()
+                .describe()
+                .contains("***")
+        );
     }
 }

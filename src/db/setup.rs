@@ -6,18 +6,22 @@ use crate::db::schema::{setup_tokens, users};
 use crate::db::users::NewUser;
 use crate::db::{DbConn, now, write_transaction};
 
-/// Replaces any earlier link with a new one (only its hash is stored).
-pub fn replace_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<()> {
-    write_transaction(conn, |conn| {
-        diesel::delete(setup_tokens::table).execute(conn)?;
-        diesel::insert_into(setup_tokens::table)
-            .values((
-                setup_tokens::token_hash.eq(token_hash),
-                setup_tokens::created_at.eq(now()),
-            ))
-            .execute(conn)
-            .map(drop)
-    })
+/// Links older than this are swept when a new one is made.
+const LINK_LIFETIME: chrono::Duration = chrono::Duration::days(7);
+
+/// Adds a link (only its hash is stored). Links printed earlier, by this or
+/// another instance on the same database, keep working until a user exists.
+pub fn add_token(conn: &mut DbConn, token_hash: &str) -> QueryResult<()> {
+    let now = now();
+    diesel::delete(setup_tokens::table.filter(setup_tokens::created_at.lt(now - LINK_LIFETIME)))
+        .execute(conn)?;
+    diesel::insert_into(setup_tokens::table)
+        .values((
+            setup_tokens::token_hash.eq(token_hash),
+            setup_tokens::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Whether the link is still good: it exists and nobody has an account yet.

@@ -110,6 +110,11 @@ pub fn parse(token: &str) -> Result<ParsedKey<'_>, KeyFormatError> {
     })
 }
 
+/// Whether `id` could be a key's public identifier (checked before any lookup).
+pub fn is_public_id(id: &str) -> bool {
+    id.len() == PUBLIC_ID_LEN && is_base62(id)
+}
+
 /// Type codes are short lower-case ASCII words, so they can never contain the separator.
 pub fn is_valid_type_code(code: &str) -> bool {
     (2..=MAX_CODE_LEN).contains(&code.len())
@@ -205,6 +210,14 @@ mod tests {
         if forged != key.token() {
             assert_eq!(parse(&forged), Err(KeyFormatError::Checksum));
         }
+    }
+
+    #[test]
+    fn public_ids_have_one_shape() {
+        assert!(is_public_id(&NewApiKey::generate("ucd").public_id));
+        assert!(!is_public_id("short"));
+        assert!(!is_public_id("abc\0defghijk"));
+        assert!(!is_public_id("../../etc/pa"));
     }
 
     #[test]

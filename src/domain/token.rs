@@ -34,6 +34,13 @@ pub fn random_token() -> String {
     hex::encode(random_bytes::<32>())
 }
 
+/// Whether `s` has the shape of a `random_token()`.
+pub fn is_token(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 pub fn is_base62(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -64,7 +71,9 @@ mod tests {
     #[test]
     fn two_tokens_differ() {
         assert_ne!(random_token(), random_token());
-        assert_eq!(random_token().len(), 64);
+        assert!(is_token(&random_token()));
+        assert!(!is_token("0000"));
+        assert!(!is_token(&"G".repeat(64)));
     }
 
     #[test]

@@ -31,8 +31,24 @@ pub enum AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        if is_outage(&e) {
+            AppError::Unavailable(format!("database: {e}"))
+        } else {
+            AppError::Internal(format!("database: {e}"))
+        }
     }
+}
+
+/// The database server went away mid-request: as unavailable as a refused connection.
+pub fn is_outage(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
@@ -126,4 +142,27 @@ impl ResponseError for AppError {
             .content_type(ContentType::html())
             .body(body)
     }
+}
+
+/// The text the session store's errors start with when the database cannot be
+/// reached, so the outermost layer can tell an outage from a bug.
+pub const UNAVAILABLE_MARKER: &str = "database unavailable";
+
+/// The outermost layer. Errors raised outside the handlers (the session
+/// layer's opaque 500s) come back as the console's own page; a session store
+/// that cannot reach the database becomes the 503 page.
+pub async fn render_outer_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    next.call(req).await.map_err(|err| {
+        let cause = err.to_string();
+        if cause.starts_with(UNAVAILABLE_MARKER) {
+            AppError::Unavailable(cause).into()
+        } else if err.as_response_error().status_code().is_server_error() {
+            AppError::Internal(cause).into()
+        } else {
+            err
+        }
+    })
 }

@@ -55,7 +55,14 @@ pub async fn submit(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let LoginForm { email, password } = form.into_inner();
-    let email = email.trim().to_lowercase();
+    // Control characters never appear in an address, and PostgreSQL refuses NUL in text.
+    let email: String = email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(254)
+        .collect();
     let ip = client_ip(&req);
 
     let lookup = email.clone();
@@ -86,7 +93,7 @@ pub async fn submit(
         }
         None => {
             let event = AuditEvent {
-                actor_email: Some(email.chars().take(254).collect()),
+                actor_email: Some(email.clone()),
                 action: action::LOGIN_FAILED,
                 client_ip: ip,
                 ..AuditEvent::default()
@@ -98,7 +105,7 @@ pub async fn submit(
                 StatusCode::UNAUTHORIZED,
                 &LoginPage {
                     chrome: Chrome::default(),
-                    email: email.chars().take(254).collect(),
+                    email,
                     // The same words whether or not the account exists.
                     error: Some("That email and password do not match an active account."),
                 },

@@ -11,6 +11,7 @@ use chrono::NaiveDateTime;
 use crate::db::{self, DbPool};
 use crate::domain::crypto::sha256_hex;
 use crate::domain::token::random_token;
+use crate::web::error::{UNAVAILABLE_MARKER, is_outage};
 
 type SessionState = HashMap<String, String>;
 
@@ -30,7 +31,18 @@ impl DbSessionStore {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        actix_web::web::block(move || work(&mut *pool.get()?)).await?
+        actix_web::web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| anyhow::anyhow!("{UNAVAILABLE_MARKER}: {e}"))?;
+            work(&mut conn).map_err(|e| match e.downcast_ref::<diesel::result::Error>() {
+                Some(db_error) if is_outage(db_error) => {
+                    anyhow::anyhow!("{UNAVAILABLE_MARKER}: {e}")
+                }
+                _ => e,
+            })
+        })
+        .await?
     }
 }
 

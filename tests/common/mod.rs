@@ -2,8 +2,6 @@
 //! drives it over HTTP like a browser would (cookies kept, redirects visible).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use latchkey::config::{ServeArgs, StorageArgs};
 use latchkey::db::{self, DbPool};
 use latchkey::domain::password;
@@ -14,42 +12,133 @@ use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Where PostgreSQL test databases are created. Trust authentication, as on
+/// this project's machines; override with LATCHKEY_TEST_POSTGRES.
+pub const DEFAULT_POSTGRES: &str = "postgres://127.0.0.1:5432";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named test, an `async fn(Backend)`, once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// A fresh PostgreSQL database for one test, dropped when the test ends.
+pub struct PgDatabase {
+    server: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> PgDatabase {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let server =
+            std::env::var("LATCHKEY_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+        let name = format!("latchkey_test_{}", db::new_row_id());
+        let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres")).unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {server}: {e}\n\
+                 The test suite runs every integration test on PostgreSQL too. Start it with\n  \
+                 pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n\
+                 or point LATCHKEY_TEST_POSTGRES at a server (trust authentication, CREATE DATABASE allowed)."
+            )
+        });
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("CREATE DATABASE");
+        PgDatabase {
+            url: format!("{server}/{name}"),
+            server,
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{}/postgres", self.server))
+        {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub pool: DbPool,
     pub setup_url: Option<String>,
-    pub dir: TempDir,
+    pub backend: Backend,
     storage: StorageArgs,
     serve: ServeArgs,
+    // Dropped last: the database outlives the pool that uses it.
+    pub dir: TempDir,
+    pub postgres: Option<PgDatabase>,
+}
+
+/// Another console on the same database and secrets, as after a restart or
+/// behind the same load balancer.
+pub struct Instance {
+    pub base: String,
+    pub setup_url: Option<String>,
 }
 
 impl TestApp {
-    pub async fn spawn() -> TestApp {
-        Self::spawn_in(tempfile::tempdir().expect("temp dir")).await
-    }
-
-    /// Starts a console on an existing data directory (to test restarts).
-    pub async fn spawn_in(dir: TempDir) -> TestApp {
-        Self::spawn_with(dir, None)
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, None)
     }
 
     /// Starts a console whose key type catalogue is this TOML text.
-    pub async fn spawn_with_catalogue(toml: &str) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("key_types.toml");
-        std::fs::write(&path, toml).unwrap();
-        Self::spawn_with(dir, Some(path))
+    pub async fn spawn_with_catalogue(backend: Backend, toml: &str) -> TestApp {
+        Self::spawn_with(backend, Some(toml))
     }
 
-    fn spawn_with(dir: TempDir, key_types: Option<PathBuf>) -> TestApp {
-        let storage = StorageArgs {
-            database_url: dir
+    fn spawn_with(backend: Backend, catalogue: Option<&str>) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let postgres = (backend == Backend::Postgres).then(PgDatabase::create);
+        let database_url = match &postgres {
+            Some(pg) => pg.url.clone(),
+            None => dir
                 .path()
                 .join("latchkey.db")
                 .to_string_lossy()
                 .into_owned(),
-            secrets_file: None,
+        };
+        let key_types = catalogue.map(|toml| {
+            let path = dir.path().join("key_types.toml");
+            std::fs::write(&path, toml).unwrap();
+            path
+        });
+        let storage = StorageArgs {
+            database_url,
+            secrets_file: Some(dir.path().join("latchkey.secrets")),
             pool_size: 8,
+            db_timeout: 5,
         };
         let serve = ServeArgs {
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -62,24 +151,28 @@ impl TestApp {
             base: format!("http://{}", app.addr),
             pool: app.pool.clone(),
             setup_url: app.setup_url.clone(),
-            dir,
+            backend,
             storage,
             serve,
+            dir,
+            postgres,
         };
         actix_web::rt::spawn(app.server);
         test_app
     }
 
-    /// A second console on the same database and secrets file, as after a restart.
-    pub fn restart_alongside(&self) -> String {
+    pub fn another_instance(&self) -> Instance {
         let app = Application::build(&self.storage, &self.serve).expect("the console starts");
-        let base = format!("http://{}", app.addr);
+        let instance = Instance {
+            base: format!("http://{}", app.addr),
+            setup_url: app.setup_url.clone(),
+        };
         actix_web::rt::spawn(app.server);
-        base
+        instance
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("latchkey.db")
+    pub fn database_url(&self) -> &str {
+        &self.storage.database_url
     }
 
     pub fn conn(&self) -> db::PooledConn {

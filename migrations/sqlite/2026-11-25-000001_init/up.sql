@@ -1,6 +1,6 @@
--- Portable SQL: application-generated text ids, TIMESTAMP written by the
--- application in UTC, BOOLEAN, BIGINT and binary columns, so the same schema
--- can serve SQLite and PostgreSQL.
+-- Application-generated text ids, TIMESTAMP written by the application in UTC,
+-- BOOLEAN, BIGINT and binary columns: types both backends share, so
+-- migrations/postgres holds the same schema with only BLOB spelled BYTEA.
 
 CREATE TABLE users (
     id TEXT PRIMARY KEY NOT NULL,

@@ -11,9 +11,6 @@ use crate::web::state::AppState;
 use crate::web::views::{Chrome, Flash};
 use crate::web::{ok, see_other, session};
 
-const NO_SUCH_KEY: &str =
-    "There is no API key with that identifier. It may have been deleted already.";
-
 #[derive(Template)]
 #[template(path = "keys/delete.html")]
 struct ConfirmPage {
@@ -26,11 +23,11 @@ pub async fn confirm(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = super::key_id_from_path(id)?;
     let view = state
         .db(move |conn| Ok(keys::find(conn, &id)?))
         .await?
-        .ok_or(AppError::NotFoundWith(NO_SUCH_KEY.into()))?;
+        .ok_or_else(super::no_such_key)?;
     ok(&ConfirmPage {
         chrome: Chrome::for_user(&user, None, "integrations"),
         key: KeyRow::new(view, &state.catalogue, db::now()),
@@ -44,7 +41,7 @@ pub async fn submit(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = super::key_id_from_path(id)?;
     let ip = client_ip(&req);
     let name = state
         .db(move |conn| {
@@ -63,7 +60,7 @@ pub async fn submit(
             Ok(deleted.then_some(key.name))
         })
         .await?
-        .ok_or(AppError::NotFoundWith(NO_SUCH_KEY.into()))?;
+        .ok_or_else(super::no_such_key)?;
     session::set_flash(
         &session,
         Flash::success(format!("API key “{name}” was deleted. It no longer works.")),

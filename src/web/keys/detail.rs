@@ -22,13 +22,11 @@ pub async fn page(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let id = super::key_id_from_path(id)?;
     let view = state
         .db(move |conn| Ok(keys::find(conn, &id)?))
         .await?
-        .ok_or(AppError::NotFoundWith(
-            "There is no API key with that identifier. It may have been deleted.".into(),
-        ))?;
+        .ok_or_else(super::no_such_key)?;
     ok(&DetailPage {
         chrome: Chrome::for_user(&user, None, "integrations"),
         can: Can::for_role(user.role),

@@ -21,7 +21,7 @@ use crate::domain::api_key::NewApiKey;
 use crate::domain::ip_allowlist::{IpAllowlist, LineError};
 use crate::domain::key_request::{FieldErrors, KeyRequestForm};
 use crate::domain::key_type::{KeyType, Scheme};
-use crate::domain::token::random_token;
+use crate::domain::token::{is_token, random_token};
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -209,6 +209,9 @@ async fn usable_draft(
     user: &CurrentUser,
     id: String,
 ) -> Result<Result<(Draft, KeyType), HttpResponse>, AppError> {
+    if !is_token(&id) {
+        return Err(AppError::NotFoundWith(NOT_A_DRAFT.into()));
+    }
     let user_id = user.id.clone();
     let Some(draft) = state
         .db(move |conn| Ok(drafts::find(conn, &id, &user_id)?))

@@ -11,7 +11,25 @@ use crate::db::keys::KeyView;
 use crate::domain::api_key;
 use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::key_type::Catalogue;
+use crate::web::error::AppError;
 use crate::web::views::Moment;
+
+/// The key id from the address, if it could name a key at all; anything else
+/// is "no such key" without a database read.
+pub fn key_id_from_path(id: actix_web::web::Path<String>) -> Result<String, AppError> {
+    let id = id.into_inner();
+    if api_key::is_public_id(&id) {
+        Ok(id)
+    } else {
+        Err(no_such_key())
+    }
+}
+
+pub fn no_such_key() -> AppError {
+    AppError::NotFoundWith(
+        "There is no API key with that identifier. It may have been deleted.".into(),
+    )
+}
 
 /// A key as its row and detail page show it. Never holds secret material.
 #[derive(Debug)]
