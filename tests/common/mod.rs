@@ -110,19 +110,29 @@ pub struct Instance {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        Self::spawn_with(backend, None)
+        Self::spawn_with(backend, None, |url| url.to_owned())
+    }
+
+    /// Starts a console on a fresh PostgreSQL database, reached through the
+    /// URL `route` makes of the database's own (through a proxy, say).
+    pub async fn spawn_postgres_via(route: impl Fn(&str) -> String) -> TestApp {
+        Self::spawn_with(Backend::Postgres, None, route)
     }
 
     /// Starts a console whose key type catalogue is this TOML text.
     pub async fn spawn_with_catalogue(backend: Backend, toml: &str) -> TestApp {
-        Self::spawn_with(backend, Some(toml))
+        Self::spawn_with(backend, Some(toml), |url| url.to_owned())
     }
 
-    fn spawn_with(backend: Backend, catalogue: Option<&str>) -> TestApp {
+    fn spawn_with(
+        backend: Backend,
+        catalogue: Option<&str>,
+        route: impl Fn(&str) -> String,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let postgres = (backend == Backend::Postgres).then(PgDatabase::create);
         let database_url = match &postgres {
-            Some(pg) => pg.url.clone(),
+            Some(pg) => route(&pg.url),
             None => dir
                 .path()
                 .join("latchkey.db")
@@ -138,7 +148,7 @@ impl TestApp {
             database_url,
             secrets_file: Some(dir.path().join("latchkey.secrets")),
             pool_size: 8,
-            db_timeout: 5,
+            db_timeout: 2,
         };
         let serve = ServeArgs {
             bind: "127.0.0.1:0".parse().unwrap(),
