@@ -49,9 +49,9 @@ pub struct Manager {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("{0}")]
+    #[error(transparent)]
     Connect(#[from] ConnectionError),
-    #[error("{0}")]
+    #[error(transparent)]
     Query(#[from] diesel::result::Error),
 }
 

@@ -44,10 +44,11 @@ pub enum DbSetupError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot open the database ({what}): {source}")]
+    // `cause` is part of the message rather than a chained source, so it is printed once.
+    #[error("cannot open the database ({what}): {cause}")]
     Open {
         what: String,
-        source: Box<dyn std::error::Error + Send + Sync>,
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -122,9 +123,9 @@ pub fn connect(
             source,
         })?;
     }
-    let open_error = |source| DbSetupError::Open {
+    let open_error = |cause| DbSetupError::Open {
         what: location.describe(),
-        source,
+        cause,
     };
     let manager = Manager::new(location.clone(), STATEMENT_TIMEOUT);
     manager.migrate().map_err(open_error)?;
