@@ -92,6 +92,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_KEY_TYPES")]
     pub key_types: Option<PathBuf>,
 
+    /// Proxies (addresses or CIDR ranges, comma separated) whose X-Forwarded-For
+    /// header tells the client's address. Without any, the header is ignored.
+    #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
     /// HTTP worker threads. Default: one per CPU core.
     #[arg(long, env = "LATCHKEY_WORKERS")]
     pub workers: Option<usize>,

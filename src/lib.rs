@@ -12,4 +12,5 @@ pub mod db;
 pub mod domain;
 pub mod secrets;
 pub mod startup;
+pub mod verifier;
 pub mod web;

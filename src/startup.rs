@@ -1,10 +1,12 @@
 //! Wiring for `serve`: database, secrets, catalogue, session store, routes.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
-use actix_web::cookie::{Key, SameSite, time::Duration};
+use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -13,9 +15,11 @@ use anyhow::Context;
 use crate::config::{ServeArgs, StorageArgs};
 use crate::db::{self, DatabaseLocation, DbPool};
 use crate::domain::crypto::sha256_hex;
+use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::key_type::Catalogue;
 use crate::domain::token::random_token;
 use crate::secrets::ServerSecrets;
+use crate::verifier::Verifier;
 use crate::web::error::{AppError, render_outer_errors};
 use crate::web::session_store::DbSessionStore;
 use crate::web::state::AppState;
@@ -23,7 +27,8 @@ use crate::web::{auth, routes};
 
 pub const SESSION_COOKIE: &str = "latchkey_session";
 /// How long a session lasts without being used.
-pub const SESSION_TTL: Duration = Duration::hours(12);
+pub const SESSION_TTL: actix_web::cookie::time::Duration =
+    actix_web::cookie::time::Duration::hours(12);
 /// Largest form body accepted (the trusted IP list is the biggest field).
 const FORM_LIMIT: usize = 64 * 1024;
 
@@ -34,6 +39,7 @@ pub struct Application {
     /// Present when the database has no users: the one-time link to create the first Administrator.
     pub setup_url: Option<String>,
     pub pool: DbPool,
+    pub verifier: Arc<Verifier>,
 }
 
 impl Application {
@@ -61,11 +67,33 @@ impl Application {
         let setup_url = open_setup_link(&pool)?
             .map(|token| format!("{}/setup?token={token}", serve.public_url(addr)));
 
+        let trusted_proxies = IpAllowlist::parse(&serve.trusted_proxies.replace(',', "\n"))
+            .map_err(|errors| {
+                anyhow::anyhow!(
+                    "--trusted-proxies: {}",
+                    errors
+                        .iter()
+                        .map(|e| format!("“{}” {}", e.text, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            })?;
+        let verifier = Arc::new(Verifier::new(
+            secrets.hasher(),
+            secrets.secret_box(),
+            &catalogue,
+        ));
+        let loaded = verifier.load_all(&mut *pool.get()?)?;
+        log::info!("{loaded} live API keys loaded for verification");
+        spawn_background(Arc::downgrade(&verifier), pool.clone());
+
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             catalogue,
             hasher: secrets.hasher(),
             secret_box: secrets.secret_box(),
+            verifier: verifier.clone(),
+            trusted_proxies,
         });
         let session_key = Key::from(&secrets.session_key);
         let store = DbSessionStore::new(pool.clone());
@@ -83,6 +111,7 @@ impl Application {
                 .app_data(extractor_errors::form())
                 .app_data(extractor_errors::query())
                 .app_data(extractor_errors::path())
+                .app_data(extractor_errors::json())
                 .configure(routes::register)
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(auth::authorize))
@@ -104,6 +133,7 @@ impl Application {
             addr,
             setup_url,
             pool,
+            verifier,
         })
     }
 }
@@ -129,8 +159,57 @@ pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
                 "No users yet. Open this one-time link to create the first Administrator: {url}"
             );
         }
-        app.server.await.context("serving")
+        app.server.await.context("serving")?;
+        // Graceful shutdown: the last usage counts are written before exit.
+        let mut conn = app.pool.get().context("writing usage counts at shutdown")?;
+        app.verifier
+            .usage
+            .flush(&mut conn)
+            .context("writing usage counts at shutdown")?;
+        Ok(())
     })
+}
+
+/// How often changes made by other instances are picked up.
+const REFRESH_EVERY: Duration = Duration::from_millis(500);
+/// Usage counts are written every this many refreshes (2 s).
+const FLUSH_EVERY_REFRESHES: u32 = 4;
+
+/// Keeps the verifier's keys current and writes usage counts, until the
+/// verifier is dropped.
+fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) {
+    std::thread::Builder::new()
+        .name("latchkey-refresh".into())
+        .spawn(move || {
+            let mut tick = 0u32;
+            let mut healthy = true;
+            loop {
+                std::thread::sleep(REFRESH_EVERY);
+                let Some(verifier) = verifier.upgrade() else {
+                    return;
+                };
+                tick = tick.wrapping_add(1);
+                let result = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+                    verifier.refresh(&mut conn).map_err(|e| e.to_string())?;
+                    if tick.is_multiple_of(FLUSH_EVERY_REFRESHES) {
+                        verifier.usage.flush(&mut conn).map_err(|e| e.to_string())?;
+                    }
+                    Ok(())
+                });
+                match result {
+                    Err(e) if healthy => {
+                        log::warn!("cannot refresh keys from the database (will keep trying): {e}");
+                        healthy = false;
+                    }
+                    Ok(()) if !healthy => {
+                        log::info!("key refresh from the database works again");
+                        healthy = true;
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .expect("the refresh thread starts");
 }
 
 /// Malformed forms, queries and paths become a 400 page that says what was wrong.
@@ -152,6 +231,32 @@ mod extractor_errors {
             ))
             .into()
         })
+    }
+
+    /// The verification API answers in JSON, errors included.
+    pub fn json() -> web::JsonConfig {
+        web::JsonConfig::default()
+            .limit(crate::web::api::MAX_BODY)
+            .error_handler(|err, _| {
+                use actix_web::error::JsonPayloadError;
+                let status = match &err {
+                    JsonPayloadError::OverflowKnownLength { .. }
+                    | JsonPayloadError::Overflow { .. } => {
+                        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                    }
+                    JsonPayloadError::ContentType => {
+                        actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+                    }
+                    _ => actix_web::http::StatusCode::BAD_REQUEST,
+                };
+                let message =
+                    format!("The request body could not be read as a verification request: {err}");
+                actix_web::error::InternalError::from_response(
+                    err,
+                    crate::web::api::json_error(status, message),
+                )
+                .into()
+            })
     }
 
     pub fn path() -> web::PathConfig {

@@ -120,7 +120,7 @@ fn postgres_addr() -> SocketAddr {
 async fn an_outage_gives_the_503_page_and_the_console_recovers_on_its_own() {
     let mut proxy = Proxy::start(postgres_addr());
     let proxy_addr = proxy.addr;
-    let app = TestApp::spawn_postgres_via(|url| {
+    let app = TestApp::spawn_postgres_via(move |url| {
         let (_, database) = url.rsplit_once('/').unwrap();
         format!("postgres://{proxy_addr}/{database}")
     })

@@ -23,6 +23,8 @@ pub struct NewKeyRow {
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    pub rate_limit: Option<i32>,
+    pub changed_at: NaiveDateTime,
 }
 
 /// A key as the console shows it, with its creator's email if the creator still exists.
@@ -189,6 +191,7 @@ pub fn delete(
         .set((
             api_keys::deleted_at.eq(at),
             api_keys::deleted_by.eq(user_id),
+            api_keys::changed_at.eq(at),
         ))
         .execute(conn)?;
         if deleted == 1 {
@@ -213,4 +216,114 @@ pub fn secret_material(conn: &mut DbConn, id: &str) -> QueryResult<Option<Secret
         .select((api_keys::secret_hash, api_keys::secret_sealed))
         .first(conn)
         .optional()
+}
+
+/// What verification keeps in memory for each key.
+#[derive(Debug, Queryable)]
+pub struct VerifyRow {
+    pub id: String,
+    pub type_code: String,
+    pub name: String,
+    pub secret_hash: Vec<u8>,
+    pub secret_sealed: Option<Vec<u8>>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub allowed_ips: String,
+    pub rate_limit: Option<i32>,
+    pub deleted: bool,
+    pub changed_at: NaiveDateTime,
+}
+
+type VerifyColumns = (
+    api_keys::id,
+    api_keys::type_code,
+    api_keys::name,
+    api_keys::secret_hash,
+    api_keys::secret_sealed,
+    api_keys::expires_at,
+    api_keys::allowed_ips,
+    api_keys::rate_limit,
+    diesel::dsl::IsNotNull<api_keys::deleted_at>,
+    api_keys::changed_at,
+);
+
+fn verify_columns() -> VerifyColumns {
+    (
+        api_keys::id,
+        api_keys::type_code,
+        api_keys::name,
+        api_keys::secret_hash,
+        api_keys::secret_sealed,
+        api_keys::expires_at,
+        api_keys::allowed_ips,
+        api_keys::rate_limit,
+        api_keys::deleted_at.is_not_null(),
+        api_keys::changed_at,
+    )
+}
+
+impl From<&NewKeyRow> for VerifyRow {
+    fn from(key: &NewKeyRow) -> Self {
+        VerifyRow {
+            id: key.id.clone(),
+            type_code: key.type_code.clone(),
+            name: key.name.clone(),
+            secret_hash: key.secret_hash.clone(),
+            secret_sealed: key.secret_sealed.clone(),
+            expires_at: key.expires_at,
+            allowed_ips: key.allowed_ips.clone(),
+            rate_limit: key.rate_limit,
+            deleted: false,
+            changed_at: key.changed_at,
+        }
+    }
+}
+
+/// Every key that can still be presented.
+pub fn live_for_verification(conn: &mut DbConn) -> QueryResult<Vec<VerifyRow>> {
+    api_keys::table
+        .filter(api_keys::deleted_at.is_null())
+        .select(verify_columns())
+        .load(conn)
+}
+
+/// Keys created, changed or deleted at or after `since`, deleted ones included.
+pub fn changed_since(conn: &mut DbConn, since: NaiveDateTime) -> QueryResult<Vec<VerifyRow>> {
+    api_keys::table
+        .filter(api_keys::changed_at.ge(since))
+        .select(verify_columns())
+        .load(conn)
+}
+
+pub fn one_for_verification(conn: &mut DbConn, id: &str) -> QueryResult<Option<VerifyRow>> {
+    api_keys::table
+        .filter(api_keys::id.eq(id))
+        .select(verify_columns())
+        .first(conn)
+        .optional()
+}
+
+/// Sets or clears a key's rate limit. Returns false if there is no such live key.
+pub fn set_rate_limit(
+    conn: &mut DbConn,
+    id: &str,
+    rate_limit: Option<i32>,
+    at: NaiveDateTime,
+    event: &AuditEvent,
+) -> QueryResult<bool> {
+    write_transaction(conn, |conn| {
+        let updated = diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(id))
+                .filter(api_keys::deleted_at.is_null()),
+        )
+        .set((
+            api_keys::rate_limit.eq(rate_limit),
+            api_keys::changed_at.eq(at),
+        ))
+        .execute(conn)?;
+        if updated == 1 {
+            audit::record(conn, event)?;
+        }
+        Ok(updated == 1)
+    })
 }

@@ -32,8 +32,21 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Nullable<Timestamp>,
+        rate_limit -> Nullable<Integer>,
         deleted_at -> Nullable<Timestamp>,
         deleted_by -> Nullable<Text>,
+        changed_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    key_usage (key_id, day, outcome) {
+        key_id -> Text,
+        day -> Text,
+        outcome -> Text,
+        count -> BigInt,
     }
 }
 

@@ -110,6 +110,29 @@ pub fn parse(token: &str) -> Result<ParsedKey<'_>, KeyFormatError> {
     })
 }
 
+/// The non-secret half of a key/secret pair: `lk_<code>_<public id>`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParsedKeyId<'a> {
+    pub type_code: &'a str,
+    pub public_id: &'a str,
+}
+
+pub fn parse_key_id(key_id: &str) -> Result<ParsedKeyId<'_>, KeyFormatError> {
+    let rest = key_id
+        .strip_prefix(PREFIX)
+        .and_then(|r| r.strip_prefix('_'))
+        .ok_or(KeyFormatError::Shape)?;
+    let (type_code, public_id) = rest.split_once('_').ok_or(KeyFormatError::Shape)?;
+    if is_valid_type_code(type_code) && is_public_id(public_id) {
+        Ok(ParsedKeyId {
+            type_code,
+            public_id,
+        })
+    } else {
+        Err(KeyFormatError::Shape)
+    }
+}
+
 /// Whether `id` could be a key's public identifier (checked before any lookup).
 pub fn is_public_id(id: &str) -> bool {
     id.len() == PUBLIC_ID_LEN && is_base62(id)

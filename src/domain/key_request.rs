@@ -63,14 +63,19 @@ impl KeyRequestForm {
     pub fn validate(
         &self,
         catalogue: &Catalogue,
-        today: NaiveDate,
+        now: NaiveDateTime,
     ) -> Result<KeyRequest, FieldErrors> {
         let mut errors = FieldErrors::new();
+        let today = now.date();
 
-        let key_type: Option<&KeyType> = catalogue.get(self.type_code.trim());
+        let key_type: Option<&KeyType> = catalogue
+            .get(self.type_code.trim())
+            .filter(|t| !t.is_disabled(now));
         if key_type.is_none() {
             let message = if self.type_code.trim().is_empty() {
                 "Select the API type this key is for."
+            } else if catalogue.get(self.type_code.trim()).is_some() {
+                "That API type has been disabled; its keys no longer work. Select another."
             } else {
                 "That API type does not exist. Select one from the list."
             };
@@ -153,8 +158,11 @@ impl KeyRequestForm {
 mod tests {
     use super::*;
 
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    fn today() -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 25)
+            .unwrap()
+            .and_hms_opt(9, 30, 0)
+            .unwrap()
     }
 
     fn form() -> KeyRequestForm {

@@ -1,6 +1,7 @@
 //! The catalogue of API key types. It is data: the default ships in
 //! `src/key_types.toml`, and a deployer may point `--key-types` at their own file.
 
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 
 use crate::domain::api_key::is_valid_type_code;
@@ -52,6 +53,35 @@ pub struct KeyType {
     /// Most keys of this type that may be active at once; `None` means no limit.
     #[serde(default)]
     pub max_active: Option<u32>,
+    /// From this instant (UTC) every key of the type is refused as disabled.
+    #[serde(default, deserialize_with = "instant")]
+    pub disabled_from: Option<NaiveDateTime>,
+}
+
+/// Accepts a TOML date-time or date (`2025-10-15T00:00:00Z`, `2025-10-15`), or the same as a string.
+fn instant<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<NaiveDateTime>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match Raw::deserialize(de)? {
+        Raw::Toml(dt) => dt.to_string(),
+        Raw::Text(s) => s,
+    };
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .map(|dt| dt.naive_utc())
+        .or_else(|_| {
+            NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
+        })
+        .map(Some)
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "“{text}” is not a date-time such as 2025-10-15T00:00:00Z"
+            ))
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +110,12 @@ pub enum CatalogueError {
     ZeroLimit(String),
     #[error("the key type catalogue lists no types")]
     Empty,
+}
+
+impl KeyType {
+    pub fn is_disabled(&self, now: NaiveDateTime) -> bool {
+        self.disabled_from.is_some_and(|from| from <= now)
+    }
 }
 
 impl Catalogue {
@@ -152,6 +188,32 @@ mod tests {
         assert_eq!(catalogue.get("webpush").unwrap().max_active, None);
         assert_eq!(catalogue.get("hubbasic").unwrap().scheme, Scheme::Basic);
         assert_eq!(catalogue.get("hubhmac").unwrap().scheme, Scheme::Hmac);
+    }
+
+    #[test]
+    fn a_type_can_carry_a_disable_date() {
+        let text = "[[type]]\ncode = \"webpush\"\nname = \"Web Push\"\nscheme = \"bearer\"\ndisabled_from = 2025-10-15T00:00:00Z\n";
+        let catalogue = Catalogue::parse(text).unwrap();
+        assert_eq!(
+            catalogue
+                .get("webpush")
+                .unwrap()
+                .disabled_from
+                .unwrap()
+                .to_string(),
+            "2025-10-15 00:00:00"
+        );
+        let as_date = text.replace("2025-10-15T00:00:00Z", "\"2025-10-15\"");
+        assert!(
+            Catalogue::parse(&as_date)
+                .unwrap()
+                .get("webpush")
+                .unwrap()
+                .disabled_from
+                .is_some()
+        );
+        let garbage = text.replace("2025-10-15T00:00:00Z", "\"soon\"");
+        assert!(Catalogue::parse(&garbage).is_err());
     }
 
     #[test]

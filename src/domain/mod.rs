@@ -1,10 +1,14 @@
 //! Product rules in plain Rust: no web framework and no SQL in here.
 
 pub mod api_key;
+pub mod client_ip;
 pub mod crypto;
+pub mod hmac_signature;
 pub mod ip_allowlist;
 pub mod key_request;
 pub mod key_type;
 pub mod password;
+pub mod rate_limit;
 pub mod role;
 pub mod token;
+pub mod verdict;

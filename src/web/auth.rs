@@ -1,6 +1,7 @@
 //! Who is asking, and whether the route table lets them. Runs before every handler.
 
 use std::future::{Ready, ready};
+use std::net::IpAddr;
 
 use actix_session::SessionExt;
 use actix_web::body::MessageBody;
@@ -129,7 +130,21 @@ fn same_origin(req: &HttpRequest) -> bool {
     }
 }
 
-/// The TCP peer's address, as recorded in the audit log.
+/// Where the request comes from: the TCP peer, or behind a trusted proxy the
+/// address it forwarded (see `domain::client_ip`).
+pub fn client_addr(req: &HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    Some(match req.app_data::<web::Data<AppState>>() {
+        Some(state) => crate::domain::client_ip::resolve(peer, forwarded, &state.trusted_proxies),
+        None => peer,
+    })
+}
+
+/// The client address as the audit log records it.
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|addr| addr.ip().to_string())
+    client_addr(req).map(|ip| ip.to_string())
 }

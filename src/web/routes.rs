@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
-use crate::web::{assets, home, keys, login, setup};
+use crate::web::{api, assets, home, keys, login, setup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -54,6 +54,14 @@ route_table! {
     }
     "/healthz" {
         get => home::health, Public;
+    }
+    "/api/v1/keys/verify" {
+        post => api::verify, Public;
+    }
+    "/api/v1/auth" {
+        get => api::forward_auth, Public;
+        head => api::forward_auth, Public;
+        post => api::forward_auth, Public;
     }
     "/static/{file}" {
         get => assets::serve, Public;

@@ -1,6 +1,10 @@
+use std::sync::Arc;
+
 use crate::db::{DbConn, DbPool};
 use crate::domain::crypto::{SecretBox, SecretHasher};
+use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::key_type::Catalogue;
+use crate::verifier::Verifier;
 use crate::web::error::AppError;
 
 /// Shared by every request handler.
@@ -9,6 +13,9 @@ pub struct AppState {
     pub catalogue: Catalogue,
     pub hasher: SecretHasher,
     pub secret_box: SecretBox,
+    pub verifier: Arc<Verifier>,
+    /// Proxies whose `X-Forwarded-For` is believed; empty means none.
+    pub trusted_proxies: IpAllowlist,
 }
 
 impl AppState {

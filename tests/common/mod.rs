@@ -101,6 +101,16 @@ pub struct TestApp {
     pub postgres: Option<PgDatabase>,
 }
 
+/// Makes the URL the console uses from its test database's own URL.
+type Route = dyn Fn(&str) -> String;
+
+#[derive(Default)]
+struct Options {
+    catalogue: Option<String>,
+    route: Option<Box<Route>>,
+    trusted_proxies: String,
+}
+
 /// Another console on the same database and secrets, as after a restart or
 /// behind the same load balancer.
 pub struct Instance {
@@ -110,36 +120,58 @@ pub struct Instance {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        Self::spawn_with(backend, None, |url| url.to_owned())
+        Self::spawn_with(backend, Options::default())
     }
 
     /// Starts a console on a fresh PostgreSQL database, reached through the
     /// URL `route` makes of the database's own (through a proxy, say).
-    pub async fn spawn_postgres_via(route: impl Fn(&str) -> String) -> TestApp {
-        Self::spawn_with(Backend::Postgres, None, route)
+    pub async fn spawn_postgres_via(route: impl Fn(&str) -> String + 'static) -> TestApp {
+        Self::spawn_with(
+            Backend::Postgres,
+            Options {
+                route: Some(Box::new(route)),
+                ..Options::default()
+            },
+        )
     }
 
     /// Starts a console whose key type catalogue is this TOML text.
     pub async fn spawn_with_catalogue(backend: Backend, toml: &str) -> TestApp {
-        Self::spawn_with(backend, Some(toml), |url| url.to_owned())
+        Self::spawn_with(
+            backend,
+            Options {
+                catalogue: Some(toml.to_owned()),
+                ..Options::default()
+            },
+        )
     }
 
-    fn spawn_with(
-        backend: Backend,
-        catalogue: Option<&str>,
-        route: impl Fn(&str) -> String,
-    ) -> TestApp {
+    /// Starts a console that believes X-Forwarded-For from these proxies.
+    pub async fn spawn_trusting(backend: Backend, proxies: &str) -> TestApp {
+        Self::spawn_with(
+            backend,
+            Options {
+                trusted_proxies: proxies.to_owned(),
+                ..Options::default()
+            },
+        )
+    }
+
+    fn spawn_with(backend: Backend, options: Options) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let postgres = (backend == Backend::Postgres).then(PgDatabase::create);
         let database_url = match &postgres {
-            Some(pg) => route(&pg.url),
+            Some(pg) => match &options.route {
+                Some(route) => route(&pg.url),
+                None => pg.url.clone(),
+            },
             None => dir
                 .path()
                 .join("latchkey.db")
                 .to_string_lossy()
                 .into_owned(),
         };
-        let key_types = catalogue.map(|toml| {
+        let key_types = options.catalogue.map(|toml| {
             let path = dir.path().join("key_types.toml");
             std::fs::write(&path, toml).unwrap();
             path
@@ -154,6 +186,7 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             public_url: None,
             key_types,
+            trusted_proxies: options.trusted_proxies,
             workers: Some(2),
         };
         let app = Application::build(&storage, &serve).expect("the console starts");

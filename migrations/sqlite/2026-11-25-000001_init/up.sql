@@ -35,11 +35,27 @@ CREATE TABLE api_keys (
     created_by TEXT,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP,
+    -- Requests per minute; NULL means no limit.
+    rate_limit INTEGER,
     deleted_at TIMESTAMP,
-    deleted_by TEXT
+    deleted_by TEXT,
+    -- Set on every change, so other instances can pick up changes quickly.
+    changed_at TIMESTAMP NOT NULL,
+    last_used_at TIMESTAMP,
+    last_used_ip TEXT
 );
 CREATE INDEX api_keys_by_type ON api_keys (type_code, deleted_at);
 CREATE INDEX api_keys_by_created ON api_keys (created_at);
+CREATE INDEX api_keys_by_change ON api_keys (changed_at);
+
+-- Verification outcomes per key and UTC day, written in batches.
+CREATE TABLE key_usage (
+    key_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (key_id, day, outcome)
+);
 
 -- Step one of the generate flow, which step two consumes exactly once.
 CREATE TABLE key_drafts (

@@ -43,6 +43,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let id = super::key_id_from_path(id)?;
     let ip = client_ip(&req);
+    let key_id = id.clone();
     let name = state
         .db(move |conn| {
             let Some(key) = keys::find(conn, &id)? else {
@@ -61,6 +62,8 @@ pub async fn submit(
         })
         .await?
         .ok_or_else(super::no_such_key)?;
+    // Refused from now on, by this instance at once; others see it within a second.
+    state.verifier.remove(&key_id);
     session::set_flash(
         &session,
         Flash::success(format!("API key “{name}” was deleted. It no longer works.")),

@@ -11,16 +11,16 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::Utc;
 
 use crate::db::audit::{AuditEvent, action};
 use crate::db::drafts::{self, Draft};
-use crate::db::keys::{self, GenerateError, NewKeyRow};
+use crate::db::keys::{self, GenerateError, NewKeyRow, VerifyRow};
 use crate::db::{self};
 use crate::domain::api_key::NewApiKey;
 use crate::domain::ip_allowlist::{IpAllowlist, LineError};
 use crate::domain::key_request::{FieldErrors, KeyRequestForm};
 use crate::domain::key_type::{KeyType, Scheme};
+use crate::domain::rate_limit::parse_per_minute;
 use crate::domain::token::{is_token, random_token};
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
@@ -65,6 +65,7 @@ fn type_options(state: &AppState, selected: &str) -> Vec<TypeOption> {
         .catalogue
         .all()
         .iter()
+        .filter(|t| !t.is_disabled(db::now()))
         .map(|t| TypeOption {
             code: t.code.clone(),
             name: t.name.clone(),
@@ -115,7 +116,7 @@ pub async fn details_submit(
     form: web::Form<KeyRequestForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let request = match form.validate(&state.catalogue, Utc::now().date_naive()) {
+    let request = match form.validate(&state.catalogue, db::now()) {
         Ok(request) => request,
         Err(errors) => {
             return render(
@@ -185,6 +186,8 @@ struct IpsPage {
     expires: Option<Moment>,
     trusted_ips: String,
     line_errors: Vec<LineError>,
+    rate_limit: String,
+    rate_error: Option<String>,
     limit_error: Option<String>,
 }
 
@@ -198,6 +201,8 @@ fn ips_page(user: &CurrentUser, draft: &Draft, key_type: &KeyType, trusted_ips: 
         expires: draft.expires_at.map(Moment::expiry),
         trusted_ips,
         line_errors: Vec::new(),
+        rate_limit: String::new(),
+        rate_error: None,
         limit_error: None,
     }
 }
@@ -255,6 +260,8 @@ pub async fn ips_form(
 pub struct IpsForm {
     #[serde(default)]
     trusted_ips: String,
+    #[serde(default)]
+    rate_limit: String,
 }
 
 /// What the modal shows, once. Lives only for the response that renders it.
@@ -279,17 +286,25 @@ pub async fn generate(
         Ok(usable) => usable,
         Err(response) => return Ok(response),
     };
-    let trusted_ips = form.into_inner().trusted_ips;
-    let allowlist = match IpAllowlist::parse(&trusted_ips) {
-        Ok(list) => list,
-        Err(line_errors) => {
+    let IpsForm {
+        trusted_ips,
+        rate_limit,
+    } = form.into_inner();
+    let parsed_ips = IpAllowlist::parse(&trusted_ips);
+    let parsed_rate = parse_per_minute(&rate_limit);
+    let (allowlist, rate) = match (parsed_ips, parsed_rate) {
+        (Ok(list), Ok(rate)) => (list, rate),
+        (ips, rate) => {
             let mut page = ips_page(&user, &draft, &key_type, trusted_ips);
-            page.line_errors = line_errors;
+            page.line_errors = ips.err().unwrap_or_default();
+            page.rate_error = rate.err();
+            page.rate_limit = rate_limit;
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
 
     let key = NewApiKey::generate(&key_type.code);
+    let now = db::now();
     let row = NewKeyRow {
         id: key.public_id.clone(),
         type_code: key_type.code.clone(),
@@ -297,16 +312,19 @@ pub async fn generate(
         name: draft.name.clone(),
         contact_email: draft.contact_email.clone(),
         secret_hash: state.hasher.hash(&key.secret),
+        // HMAC clients sign with the API secret exactly as shown, so that is what is sealed.
         secret_sealed: (key_type.scheme == Scheme::Hmac).then(|| {
             state
                 .secret_box
-                .seal(key.secret.as_bytes(), key.public_id.as_bytes())
+                .seal(key.pair_secret().as_bytes(), key.public_id.as_bytes())
         }),
         last_four: key.last_four(),
         allowed_ips: allowlist.to_stored(),
         created_by: Some(user.id.clone()),
-        created_at: db::now(),
+        created_at: now,
         expires_at: draft.expires_at,
+        rate_limit: rate.map(|n| n as i32),
+        changed_at: now,
     };
     let event = AuditEvent {
         actor_id: Some(user.id.clone()),
@@ -321,6 +339,7 @@ pub async fn generate(
             allowlist.summary()
         ),
     };
+    let verify_row = VerifyRow::from(&row);
     let (draft_id, user_id, limit) = (draft.id.clone(), user.id.clone(), key_type.max_active);
     let outcome = state
         .db(move |conn| {
@@ -330,7 +349,7 @@ pub async fn generate(
         })
         .await?;
     match outcome {
-        Ok(()) => {}
+        Ok(()) => state.verifier.apply(verify_row, now),
         Err(GenerateError::DraftUsed) => {
             session::set_flash(&session, Flash::info(ALREADY_GENERATED))?;
             return Ok(see_other(LIST));

@@ -53,6 +53,8 @@ pub struct KeyRow {
 pub enum Status {
     Active,
     Expired,
+    /// The key's type was switched off; its keys are refused.
+    Disabled,
 }
 
 impl Status {
@@ -60,6 +62,7 @@ impl Status {
         match self {
             Status::Active => "Active",
             Status::Expired => "Expired",
+            Status::Disabled => "Disabled",
         }
     }
 
@@ -67,6 +70,7 @@ impl Status {
         match self {
             Status::Active => "badge badge-active",
             Status::Expired => "badge badge-expired",
+            Status::Disabled => "badge badge-disabled",
         }
     }
 }
@@ -75,7 +79,13 @@ impl KeyRow {
     pub fn new(key: KeyView, catalogue: &Catalogue, now: NaiveDateTime) -> Self {
         let key_type = catalogue.get(&key.type_code);
         let allowlist = IpAllowlist::from_stored(&key.allowed_ips);
-        let expired = key.expires_at.is_some_and(|at| at <= now);
+        let status = if key_type.is_some_and(|t| t.is_disabled(now)) {
+            Status::Disabled
+        } else if key.expires_at.is_some_and(|at| at <= now) {
+            Status::Expired
+        } else {
+            Status::Active
+        };
         KeyRow {
             masked: api_key::masked(&key.type_code, &key.last_four),
             type_name: key_type
@@ -89,11 +99,7 @@ impl KeyRow {
             expires: key.expires_at.map(Moment::expiry),
             ip_summary: allowlist.summary(),
             ip_entries: allowlist.entries(),
-            status: if expired {
-                Status::Expired
-            } else {
-                Status::Active
-            },
+            status,
             id: key.id,
             name: key.name,
             type_code: key.type_code,

@@ -1,0 +1,86 @@
+//! Verification counts per key, day and outcome, and each key's last use.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::db::schema::{api_keys, key_usage};
+use crate::db::{DbConn, write_transaction};
+
+pub struct CountDelta<'a> {
+    pub key_id: &'a str,
+    /// `YYYY-MM-DD`, UTC.
+    pub day: &'a str,
+    pub outcome: &'a str,
+    pub count: i64,
+}
+
+pub struct LastUse<'a> {
+    pub key_id: &'a str,
+    pub at: NaiveDateTime,
+    pub ip: Option<&'a str>,
+}
+
+/// Adds a batch of counts and last-use stamps in one transaction.
+pub fn record(
+    conn: &mut DbConn,
+    counts: &[CountDelta<'_>],
+    uses: &[LastUse<'_>],
+) -> QueryResult<()> {
+    write_transaction(conn, |conn| {
+        for delta in counts {
+            crate::on_backend!(&mut *conn, |c| diesel::insert_into(key_usage::table)
+                .values((
+                    key_usage::key_id.eq(delta.key_id),
+                    key_usage::day.eq(delta.day),
+                    key_usage::outcome.eq(delta.outcome),
+                    key_usage::count.eq(delta.count),
+                ))
+                .on_conflict((key_usage::key_id, key_usage::day, key_usage::outcome))
+                .do_update()
+                .set(key_usage::count.eq(key_usage::count + excluded(key_usage::count)))
+                .execute(c))?;
+        }
+        for last in uses {
+            // Never move the stamp backwards if another instance wrote a later one.
+            diesel::update(
+                api_keys::table.filter(api_keys::id.eq(last.key_id)).filter(
+                    api_keys::last_used_at
+                        .is_null()
+                        .or(api_keys::last_used_at.lt(last.at)),
+                ),
+            )
+            .set((
+                api_keys::last_used_at.eq(last.at),
+                api_keys::last_used_ip.eq(last.ip),
+            ))
+            .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// (day, outcome, count) for one key from `first_day` on, oldest first.
+pub fn daily(
+    conn: &mut DbConn,
+    key_id: &str,
+    first_day: &str,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    key_usage::table
+        .filter(key_usage::key_id.eq(key_id))
+        .filter(key_usage::day.ge(first_day))
+        .order(key_usage::day.asc())
+        .select((key_usage::day, key_usage::outcome, key_usage::count))
+        .load(conn)
+}
+
+pub fn last_use(
+    conn: &mut DbConn,
+    key_id: &str,
+) -> QueryResult<Option<(Option<NaiveDateTime>, Option<String>)>> {
+    api_keys::table
+        .find(key_id)
+        .select((api_keys::last_used_at, api_keys::last_used_ip))
+        .first(conn)
+        .optional()
+}

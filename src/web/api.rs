@@ -1,0 +1,216 @@
+//! The verification surfaces services and gateways call: a JSON API and a
+//! forward-auth endpoint. Nothing about a presented credential is logged but
+//! its public identifier.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+use crate::db;
+use crate::domain::hmac_signature;
+use crate::domain::verdict::Outcome;
+use crate::verifier::{Presented, Verdict};
+use crate::web::auth::client_addr;
+use crate::web::state::AppState;
+
+/// Largest JSON body the verify endpoint reads.
+pub const MAX_BODY: usize = 4 * 1024;
+/// Longest header value read for a credential.
+const MAX_CREDENTIAL: usize = 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    key: String,
+    /// For key/secret pairs, the secret; otherwise `key` is the whole token.
+    #[serde(default)]
+    secret: Option<String>,
+    /// The address the key was presented from; default: this request's client.
+    #[serde(default)]
+    ip: Option<String>,
+    /// The key type code the calling service expects.
+    #[serde(default, rename = "type")]
+    type_code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct VerifyResponse<'a> {
+    valid: bool,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<KeyInfo<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct KeyInfo<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    type_code: &'a str,
+    name: &'a str,
+    expires_at: Option<String>,
+}
+
+/// A 4xx with a JSON body, for requests that cannot be checked at all.
+pub fn json_error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "error": message.into() }))
+}
+
+pub async fn verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<VerifyRequest>,
+) -> HttpResponse {
+    let body = body.into_inner();
+    let client_ip = match body.ip.as_deref().map(str::trim) {
+        None | Some("") => client_addr(&req),
+        Some(text) => match text.parse() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "“ip” is not an IPv4 or IPv6 address",
+                );
+            }
+        },
+    };
+    let presented = Presented {
+        client_ip,
+        expected_type: body.type_code.as_deref(),
+        now: db::now(),
+    };
+    let verdict = match &body.secret {
+        Some(secret) => state
+            .verifier
+            .verify_token(&format!("{}_{}", body.key, secret), &presented),
+        None => state.verifier.verify_token(&body.key, &presented),
+    };
+    let status = if verdict.outcome == Outcome::RateLimited {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::OK
+    };
+    respond(status, &verdict, false)
+}
+
+/// Forward-auth for nginx `auth_request`, Traefik ForwardAuth and Caddy `forward_auth`.
+pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let headers = req.headers();
+    let expected = header_text(headers, "x-latchkey-expected-type");
+    let presented = Presented {
+        client_ip: client_addr(&req),
+        expected_type: expected,
+        now: db::now(),
+    };
+    let verdict = match credential(headers) {
+        Credential::Token(token) => state.verifier.verify_token(&token, &presented),
+        Credential::Signed(authorization) => {
+            let method = header_text(headers, "x-original-method")
+                .or_else(|| header_text(headers, "x-forwarded-method"))
+                .unwrap_or("GET");
+            let target = header_text(headers, "x-original-uri")
+                .or_else(|| header_text(headers, "x-forwarded-uri"))
+                .unwrap_or("/");
+            let date = header_text(headers, "date");
+            state
+                .verifier
+                .verify_signed(authorization, date, method, target, &presented)
+        }
+        Credential::Missing => Verdict {
+            outcome: Outcome::Malformed,
+            key: None,
+            retry_after: 0,
+            reason: Some(
+                "no credential: send Authorization (Bearer, Basic or LK-HMAC-SHA256) or X-API-Key",
+            ),
+        },
+    };
+    let status = match verdict.outcome {
+        Outcome::Valid => StatusCode::OK,
+        Outcome::IpNotAllowed | Outcome::WrongType => StatusCode::FORBIDDEN,
+        Outcome::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Outcome::NotFound | Outcome::Malformed | Outcome::Expired | Outcome::Disabled => {
+            StatusCode::UNAUTHORIZED
+        }
+    };
+    respond(status, &verdict, true)
+}
+
+enum Credential<'a> {
+    Token(String),
+    Signed(&'a str),
+    Missing,
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= MAX_CREDENTIAL)
+}
+
+fn credential(headers: &HeaderMap) -> Credential<'_> {
+    if let Some(authorization) = header_text(headers, header::AUTHORIZATION.as_str()) {
+        if hmac_signature::is_hmac(authorization) {
+            return Credential::Signed(authorization);
+        }
+        let (scheme, value) = authorization.split_once(' ').unwrap_or((authorization, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Credential::Token(value.trim().to_owned());
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let pair = B64
+                .decode(value.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|text| text.split_once(':').map(|(k, s)| format!("{k}_{s}")));
+            // An undecodable Basic credential is checked as is, and fails as malformed.
+            return Credential::Token(pair.unwrap_or_else(|| value.to_owned()));
+        }
+    }
+    match header_text(headers, "x-api-key") {
+        Some(key) => Credential::Token(key.trim().to_owned()),
+        None => Credential::Missing,
+    }
+}
+
+fn respond(status: StatusCode, verdict: &Verdict, gateway_headers: bool) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    if verdict.outcome == Outcome::RateLimited {
+        response.insert_header((header::RETRY_AFTER, verdict.retry_after.to_string()));
+    }
+    if gateway_headers && let (Outcome::Valid, Some(key)) = (verdict.outcome, &verdict.key) {
+        response.insert_header(("X-Latchkey-Key-Id", key.id.as_str()));
+        response.insert_header(("X-Latchkey-Type", key.type_code.as_str()));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"latchkey\""));
+    }
+    let key = verdict
+        .key
+        .as_ref()
+        .filter(|_| verdict.outcome == Outcome::Valid)
+        .map(|k| KeyInfo {
+            id: &k.id,
+            type_code: &k.type_code,
+            name: &k.name,
+            expires_at: k.expires_at.map(|at| {
+                at.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            }),
+        });
+    response.json(VerifyResponse {
+        valid: verdict.outcome == Outcome::Valid,
+        code: verdict.outcome.code(),
+        reason: verdict.reason,
+        key,
+        retry_after: (verdict.outcome == Outcome::RateLimited).then_some(verdict.retry_after),
+    })
+}
