@@ -112,16 +112,21 @@ impl Application {
                 .app_data(extractor_errors::query())
                 .app_data(extractor_errors::path())
                 .app_data(extractor_errors::json())
-                .configure(routes::register)
-                .default_service(web::to(routes::not_found))
-                .wrap(from_fn(auth::authorize))
-                .wrap(sessions)
-                .wrap(from_fn(render_outer_errors))
-                // The path only: query strings may carry the one-time setup token.
-                .wrap(
-                    Logger::new(r#"%a "%{r}xi" %s %b %Dms"#).custom_request_replace("r", |req| {
-                        format!("{} {}", req.method(), req.path())
-                    }),
+                .configure(routes::register_api)
+                .service(
+                    web::scope("")
+                        .configure(routes::register_console)
+                        .default_service(web::to(routes::not_found))
+                        .wrap(from_fn(auth::authorize))
+                        .wrap(sessions)
+                        .wrap(from_fn(render_outer_errors))
+                        // The path only: query strings may carry the one-time setup token.
+                        .wrap(
+                            Logger::new(r#"%a "%{r}xi" %s %b %Dms"#)
+                                .custom_request_replace("r", |req| {
+                                    format!("{} {}", req.method(), req.path())
+                                }),
+                        ),
                 )
         })
         .listen(listener)?;
@@ -171,9 +176,9 @@ pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// How often changes made by other instances are picked up.
-const REFRESH_EVERY: Duration = Duration::from_millis(500);
+const REFRESH_EVERY: Duration = Duration::from_millis(250);
 /// Usage counts are written every this many refreshes (2 s).
-const FLUSH_EVERY_REFRESHES: u32 = 4;
+const FLUSH_EVERY_REFRESHES: u32 = 8;
 
 /// Keeps the verifier's keys current and writes usage counts, until the
 /// verifier is dropped.

@@ -19,6 +19,7 @@ pub struct AuditEvent {
 pub mod action {
     pub const KEY_CREATED: &str = "key.created";
     pub const KEY_DELETED: &str = "key.deleted";
+    pub const KEY_RATE_LIMIT_CHANGED: &str = "key.rate_limit_changed";
     pub const LOGIN: &str = "auth.login";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
     pub const LOGOUT: &str = "auth.logout";

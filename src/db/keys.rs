@@ -39,6 +39,9 @@ pub struct KeyView {
     pub allowed_ips: String,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    pub rate_limit: Option<i32>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub last_used_ip: Option<String>,
     pub created_by_email: Option<String>,
 }
 
@@ -52,6 +55,9 @@ type KeyViewColumns = (
     api_keys::allowed_ips,
     api_keys::created_at,
     api_keys::expires_at,
+    api_keys::rate_limit,
+    api_keys::last_used_at,
+    api_keys::last_used_ip,
     diesel::dsl::Nullable<users::email>,
 );
 
@@ -66,6 +72,9 @@ fn key_view_columns() -> KeyViewColumns {
         api_keys::allowed_ips,
         api_keys::created_at,
         api_keys::expires_at,
+        api_keys::rate_limit,
+        api_keys::last_used_at,
+        api_keys::last_used_ip,
         users::email.nullable(),
     )
 }
@@ -278,10 +287,17 @@ impl From<&NewKeyRow> for VerifyRow {
     }
 }
 
-/// Every key that can still be presented.
-pub fn live_for_verification(conn: &mut DbConn) -> QueryResult<Vec<VerifyRow>> {
+/// Keys that can still be presented, `limit` at a time in id order, after `after`.
+pub fn live_for_verification(
+    conn: &mut DbConn,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<VerifyRow>> {
     api_keys::table
         .filter(api_keys::deleted_at.is_null())
+        .filter(api_keys::id.gt(after))
+        .order(api_keys::id.asc())
+        .limit(limit)
         .select(verify_columns())
         .load(conn)
 }

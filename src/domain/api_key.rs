@@ -133,6 +133,26 @@ pub fn parse_key_id(key_id: &str) -> Result<ParsedKeyId<'_>, KeyFormatError> {
     }
 }
 
+/// A key's public identifier, held inline (no allocation) where many keys are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PublicId([u8; PUBLIC_ID_LEN]);
+
+impl PublicId {
+    pub fn parse(id: &str) -> Option<PublicId> {
+        is_public_id(id).then(|| PublicId(id.as_bytes().try_into().expect("length checked")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("public ids are ASCII")
+    }
+}
+
+impl std::fmt::Display for PublicId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Whether `id` could be a key's public identifier (checked before any lookup).
 pub fn is_public_id(id: &str) -> bool {
     id.len() == PUBLIC_ID_LEN && is_base62(id)

@@ -1,10 +1,11 @@
 //! What verifying a presented key can conclude, and the rules that decide it.
 
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDateTime;
 
+use crate::domain::api_key::PublicId;
 use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::rate_limit::TokenBucket;
 
@@ -69,16 +70,20 @@ impl Outcome {
 
 /// What verification needs to know about a live key. Holds no secret: only
 /// the keyed hash, and for HMAC types the sealed secret.
+/// Kept compact (ids inline, type codes shared, slices boxed): 100,000 of
+/// these live in memory.
 #[derive(Debug)]
 pub struct KeyRecord {
-    pub id: String,
-    pub type_code: String,
-    pub name: String,
-    pub secret_hash: Vec<u8>,
-    pub secret_sealed: Option<Vec<u8>>,
+    pub id: PublicId,
+    pub type_code: Arc<str>,
+    pub name: Box<str>,
+    pub secret_hash: [u8; 32],
+    pub secret_sealed: Option<Box<[u8]>>,
     pub expires_at: Option<NaiveDateTime>,
+    /// When the stored row last changed: a re-read with the same stamp is skipped.
+    pub changed_at: NaiveDateTime,
     pub allowlist: IpAllowlist,
-    pub rate: Option<Mutex<TokenBucket>>,
+    pub rate: Option<Box<Mutex<TokenBucket>>>,
 }
 
 /// The circumstances of one check.
@@ -99,7 +104,7 @@ pub fn judge(key: &KeyRecord, ctx: &Context<'_>) -> (Outcome, u64) {
     if ctx.type_disabled_from.is_some_and(|from| from <= ctx.now) {
         return (Outcome::Disabled, 0);
     }
-    if ctx.expected_type.is_some_and(|t| t != key.type_code) {
+    if ctx.expected_type.is_some_and(|t| t != &*key.type_code) {
         return (Outcome::WrongType, 0);
     }
     if !key.allowlist.is_unrestricted() && !ctx.client_ip.is_some_and(|ip| key.allowlist.allows(ip))
@@ -129,12 +134,13 @@ mod tests {
 
     fn key() -> KeyRecord {
         KeyRecord {
-            id: "abc".into(),
+            id: PublicId::parse("abcdefghijkl").unwrap(),
             type_code: "ucd".into(),
             name: "k".into(),
-            secret_hash: vec![],
+            secret_hash: [0; 32],
             secret_sealed: None,
             expires_at: None,
+            changed_at: now(),
             allowlist: IpAllowlist::default(),
             rate: None,
         }
@@ -196,7 +202,7 @@ mod tests {
     #[test]
     fn the_rate_limit_comes_last_and_says_when_to_retry() {
         let mut k = key();
-        k.rate = Some(Mutex::new(TokenBucket::per_minute(2, now())));
+        k.rate = Some(Box::new(Mutex::new(TokenBucket::per_minute(2, now()))));
         assert_eq!(judge(&k, &ctx()).0, Outcome::Valid);
         assert_eq!(judge(&k, &ctx()).0, Outcome::Valid);
         let (outcome, wait) = judge(&k, &ctx());

@@ -2,7 +2,7 @@
 //! type, expiry, allowlist, rate limit), so a check costs one keyed hash and
 //! no database read. Changes made through this instance apply at once;
 //! changes made through other instances are picked up by polling every
-//! half second. Outcomes are counted in memory and written in batches.
+//! quarter second. Outcomes are counted in memory and written in batches.
 
 pub mod usage;
 
@@ -14,7 +14,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use crate::db::keys::VerifyRow;
 use crate::db::{self, DbConn};
-use crate::domain::api_key;
+use crate::domain::api_key::{self, PublicId};
 use crate::domain::crypto::{SecretBox, SecretHasher};
 use crate::domain::hmac_signature::{self, SignatureError};
 use crate::domain::ip_allowlist::IpAllowlist;
@@ -28,7 +28,9 @@ use usage::UsageRecorder;
 const CLOCK_MARGIN: Duration = Duration::seconds(5);
 
 pub struct Verifier {
-    keys: RwLock<HashMap<String, Arc<KeyRecord>>>,
+    keys: RwLock<HashMap<PublicId, Arc<KeyRecord>>>,
+    /// One shared copy of each type code.
+    type_codes: Mutex<HashMap<String, Arc<str>>>,
     hasher: SecretHasher,
     secret_box: SecretBox,
     disabled_from: HashMap<String, NaiveDateTime>,
@@ -77,67 +79,89 @@ impl Verifier {
                 .iter()
                 .filter_map(|t| Some((t.code.clone(), t.disabled_from?)))
                 .collect(),
+            type_codes: Mutex::new(HashMap::new()),
             watermark: Mutex::new(NaiveDateTime::MIN),
             seen_signatures: Mutex::new(HashMap::new()),
             usage: UsageRecorder::default(),
         }
     }
 
-    /// Loads every live key. Called once at start.
+    /// Loads every live key, a page at a time so start-up never holds every
+    /// row twice. Called once at start.
     pub fn load_all(&self, conn: &mut DbConn) -> diesel::QueryResult<usize> {
+        const PAGE: i64 = 5_000;
         let started = db::now();
-        let rows = db::keys::live_for_verification(conn)?;
-        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
-        keys.clear();
-        for row in rows {
-            keys.insert(row.id.clone(), Arc::new(record(row, started)));
+        let mut loaded = HashMap::new();
+        let mut after = String::new();
+        loop {
+            let rows = db::keys::live_for_verification(conn, &after, PAGE)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            let full = rows.len() as i64 == PAGE;
+            for row in rows {
+                if let Some(record) = self.record(row, started) {
+                    loaded.insert(record.id, Arc::new(record));
+                }
+            }
+            if !full {
+                break;
+            }
         }
+        loaded.shrink_to_fit();
+        let count = loaded.len();
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = loaded;
         *self.watermark.lock().unwrap_or_else(|p| p.into_inner()) = started;
-        Ok(keys.len())
+        Ok(count)
     }
 
     /// Applies changes made since the last look, by any instance.
     pub fn refresh(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
+        let started = db::now();
         let since = *self.watermark.lock().unwrap_or_else(|p| p.into_inner()) - CLOCK_MARGIN;
-        let now = db::now();
-        let rows = db::keys::changed_since(conn, since)?;
-        let newest = rows.iter().map(|r| r.changed_at).max();
-        for row in rows {
-            self.apply(row, now);
+        for row in db::keys::changed_since(conn, since)? {
+            self.apply(row, started);
         }
-        if let Some(newest) = newest {
-            let mut watermark = self.watermark.lock().unwrap_or_else(|p| p.into_inner());
-            *watermark = (*watermark).max(newest);
-        }
+        // Next time, look from (a margin before) this look, not from the newest
+        // change: a quiet table must not be re-read over and over.
+        *self.watermark.lock().unwrap_or_else(|p| p.into_inner()) = started;
         Ok(())
     }
 
     /// Takes in a row just written by this instance (or read back by `refresh`).
-    /// A re-read of an unchanged key keeps its rate-limit bucket.
+    /// A row already applied (same change stamp) costs nothing and keeps the
+    /// key's rate-limit bucket.
     pub fn apply(&self, row: VerifyRow, now: NaiveDateTime) {
-        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        let Some(id) = PublicId::parse(&row.id) else {
+            return;
+        };
         if row.deleted {
-            keys.remove(&row.id);
+            self.keys
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
             return;
         }
-        let fresh = record(row, now);
-        let unchanged = keys.get(&fresh.id).is_some_and(|old| {
-            old.expires_at == fresh.expires_at
-                && old.allowlist == fresh.allowlist
-                && old.rate.is_some() == fresh.rate.is_some()
-                && old.name == fresh.name
-                && rate_of(old) == rate_of(&fresh)
-        });
-        if !unchanged {
-            keys.insert(fresh.id.clone(), Arc::new(fresh));
+        let known = self
+            .find(id.as_str())
+            .is_some_and(|k| k.changed_at == row.changed_at);
+        if known {
+            return;
+        }
+        if let Some(fresh) = self.record(row, now) {
+            self.keys
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, Arc::new(fresh));
         }
     }
 
     pub fn remove(&self, id: &str) {
-        self.keys
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        if let Some(id) = PublicId::parse(id) {
+            self.keys
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -149,10 +173,11 @@ impl Verifier {
     }
 
     fn find(&self, public_id: &str) -> Option<Arc<KeyRecord>> {
+        let id = PublicId::parse(public_id)?;
         self.keys
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .get(public_id)
+            .get(&id)
             .cloned()
     }
 
@@ -167,7 +192,7 @@ impl Verifier {
         let Some(key) = self.find(parsed.public_id) else {
             return Verdict::refused(Outcome::NotFound, "no such key");
         };
-        if key.type_code != parsed.type_code
+        if &*key.type_code != parsed.type_code
             || !self.hasher.matches(parsed.secret, &key.secret_hash)
         {
             return Verdict::refused(Outcome::NotFound, "no such key");
@@ -208,8 +233,12 @@ impl Verifier {
         let Some(secret) = key
             .secret_sealed
             .as_deref()
-            .filter(|_| key.type_code == credential.key.type_code)
-            .and_then(|sealed| self.secret_box.open(sealed, key.id.as_bytes()).ok())
+            .filter(|_| &*key.type_code == credential.key.type_code)
+            .and_then(|sealed| {
+                self.secret_box
+                    .open(sealed, key.id.as_str().as_bytes())
+                    .ok()
+            })
         else {
             return Verdict::refused(Outcome::NotFound, "no such key");
         };
@@ -249,11 +278,11 @@ impl Verifier {
             now: presented.now,
             client_ip: presented.client_ip,
             expected_type: presented.expected_type,
-            type_disabled_from: self.disabled_from.get(&key.type_code).copied(),
+            type_disabled_from: self.disabled_from.get(&*key.type_code).copied(),
         };
         let (outcome, retry_after) = judge(&key, &ctx);
         self.usage
-            .count(&key.id, outcome, presented.now, presented.client_ip);
+            .count(key.id, outcome, presented.now, presented.client_ip);
         Verdict {
             outcome,
             key: Some(key),
@@ -263,26 +292,30 @@ impl Verifier {
     }
 }
 
-fn rate_of(record: &KeyRecord) -> Option<u32> {
-    record
-        .rate
-        .as_ref()
-        .map(|r| r.lock().unwrap_or_else(|p| p.into_inner()).limit())
-}
-
-fn record(row: VerifyRow, now: NaiveDateTime) -> KeyRecord {
-    KeyRecord {
-        allowlist: IpAllowlist::from_stored(&row.allowed_ips),
-        rate: row
-            .rate_limit
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| *n > 0)
-            .map(|n| Mutex::new(TokenBucket::per_minute(n, now))),
-        id: row.id,
-        type_code: row.type_code,
-        name: row.name,
-        secret_hash: row.secret_hash,
-        secret_sealed: row.secret_sealed,
-        expires_at: row.expires_at,
+impl Verifier {
+    /// The compact in-memory form of a row; None for a row that cannot be a key.
+    fn record(&self, row: VerifyRow, now: NaiveDateTime) -> Option<KeyRecord> {
+        let type_code = {
+            let mut codes = self.type_codes.lock().unwrap_or_else(|p| p.into_inner());
+            codes
+                .entry(row.type_code)
+                .or_insert_with_key(|code| Arc::from(code.as_str()))
+                .clone()
+        };
+        Some(KeyRecord {
+            id: PublicId::parse(&row.id)?,
+            type_code,
+            name: row.name.into_boxed_str(),
+            secret_hash: row.secret_hash.try_into().ok()?,
+            secret_sealed: row.secret_sealed.map(Vec::into_boxed_slice),
+            expires_at: row.expires_at,
+            changed_at: row.changed_at,
+            allowlist: IpAllowlist::from_stored(&row.allowed_ips),
+            rate: row
+                .rate_limit
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .map(|n| Box::new(Mutex::new(TokenBucket::per_minute(n, now)))),
+        })
     }
 }

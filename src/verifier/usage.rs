@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConn;
 use crate::db::usage::{self, CountDelta, LastUse};
+use crate::domain::api_key::PublicId;
 use crate::domain::verdict::Outcome;
 
 #[derive(Default)]
@@ -18,18 +19,18 @@ pub struct UsageRecorder {
 
 #[derive(Default)]
 struct Pending {
-    counts: HashMap<(String, chrono::NaiveDate, Outcome), i64>,
-    last_use: HashMap<String, (NaiveDateTime, Option<IpAddr>)>,
+    counts: HashMap<(PublicId, chrono::NaiveDate, Outcome), i64>,
+    last_use: HashMap<PublicId, (NaiveDateTime, Option<IpAddr>)>,
 }
 
 impl UsageRecorder {
-    pub fn count(&self, key_id: &str, outcome: Outcome, at: NaiveDateTime, ip: Option<IpAddr>) {
+    pub fn count(&self, key_id: PublicId, outcome: Outcome, at: NaiveDateTime, ip: Option<IpAddr>) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         *pending
             .counts
-            .entry((key_id.to_owned(), at.date(), outcome))
+            .entry((key_id, at.date(), outcome))
             .or_default() += 1;
-        pending.last_use.insert(key_id.to_owned(), (at, ip));
+        pending.last_use.insert(key_id, (at, ip));
     }
 
     /// Writes everything counted so far. On failure the counts are kept for the next try.
@@ -48,7 +49,7 @@ impl UsageRecorder {
             .iter()
             .zip(&days)
             .map(|(((key_id, _, outcome), count), day)| CountDelta {
-                key_id,
+                key_id: key_id.as_str(),
                 day,
                 outcome: outcome.code(),
                 count: *count,
@@ -57,7 +58,7 @@ impl UsageRecorder {
         let ips: Vec<(String, NaiveDateTime, Option<String>)> = taken
             .last_use
             .iter()
-            .map(|(id, (at, ip))| (id.clone(), *at, ip.map(|ip| ip.to_string())))
+            .map(|(id, (at, ip))| (id.to_string(), *at, ip.map(|ip| ip.to_string())))
             .collect();
         let uses: Vec<LastUse<'_>> = ips
             .iter()

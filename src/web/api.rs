@@ -188,7 +188,7 @@ fn respond(status: StatusCode, verdict: &Verdict, gateway_headers: bool) -> Http
     }
     if gateway_headers && let (Outcome::Valid, Some(key)) = (verdict.outcome, &verdict.key) {
         response.insert_header(("X-Latchkey-Key-Id", key.id.as_str()));
-        response.insert_header(("X-Latchkey-Type", key.type_code.as_str()));
+        response.insert_header(("X-Latchkey-Type", &*key.type_code));
     }
     if status == StatusCode::UNAUTHORIZED {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"latchkey\""));
@@ -198,7 +198,7 @@ fn respond(status: StatusCode, verdict: &Verdict, gateway_headers: bool) -> Http
         .as_ref()
         .filter(|_| verdict.outcome == Outcome::Valid)
         .map(|k| KeyInfo {
-            id: &k.id,
+            id: k.id.as_str(),
             type_code: &k.type_code,
             name: &k.name,
             expires_at: k.expires_at.map(|at| {

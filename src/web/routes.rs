@@ -27,13 +27,12 @@ pub struct RouteSpec {
 }
 
 macro_rules! route_table {
-    ($( $path:literal { $( $method:ident => $handler:path, $access:expr; )+ } )*) => {
-        /// Every route the console serves.
-        pub const ROUTES: &[RouteSpec] = &[
+    ($table:ident, $register:ident; $( $path:literal { $( $method:ident => $handler:path, $access:expr; )+ } )*) => {
+        pub const $table: &[RouteSpec] = &[
             $( $( RouteSpec { method: stringify!($method), path: $path, access: $access }, )+ )*
         ];
 
-        pub fn register(cfg: &mut web::ServiceConfig) {
+        pub fn $register(cfg: &mut web::ServiceConfig) {
             $(
                 cfg.service(
                     web::resource($path)
@@ -49,19 +48,12 @@ use Access::*;
 use Permission::*;
 
 route_table! {
+    CONSOLE_ROUTES, register_console;
     "/" {
         get => home::index, SignedIn;
     }
     "/healthz" {
         get => home::health, Public;
-    }
-    "/api/v1/keys/verify" {
-        post => api::verify, Public;
-    }
-    "/api/v1/auth" {
-        get => api::forward_auth, Public;
-        head => api::forward_auth, Public;
-        post => api::forward_auth, Public;
     }
     "/static/{file}" {
         get => assets::serve, Public;
@@ -91,16 +83,38 @@ route_table! {
     "/settings/integrations/keys/{id}" {
         get => keys::detail::page, Needs(ViewKeyDetails);
     }
+    "/settings/integrations/keys/{id}/rate-limit" {
+        post => keys::detail::set_rate_limit, Needs(ManageKeys);
+    }
     "/settings/integrations/keys/{id}/delete" {
         get => keys::delete::confirm, Needs(ManageKeys);
         post => keys::delete::submit, Needs(ManageKeys);
     }
 }
 
+// The verification API: called by services and gateways, thousands of times a
+// second. It runs outside the console's session, sign-in and access-log layers;
+// the credential it checks is its own authorization.
+route_table! {
+    API_ROUTES, register_api;
+    "/api/v1/keys/verify" {
+        post => api::verify, Public;
+    }
+    "/api/v1/auth" {
+        get => api::forward_auth, Public;
+        head => api::forward_auth, Public;
+        post => api::forward_auth, Public;
+    }
+}
+
+/// Every route served, console and API.
+pub fn all_routes() -> impl Iterator<Item = &'static RouteSpec> {
+    CONSOLE_ROUTES.iter().chain(API_ROUTES)
+}
+
 /// The access rule for a matched route, if the table has that method for it.
 pub fn access_for(method: &Method, pattern: &str) -> Option<Access> {
-    ROUTES
-        .iter()
+    all_routes()
         .find(|r| r.path == pattern && r.method.eq_ignore_ascii_case(method.as_str()))
         .map(|r| r.access)
 }
@@ -119,7 +133,7 @@ mod tests {
 
     #[test]
     fn every_key_changing_route_needs_manage_keys() {
-        for route in ROUTES {
+        for route in all_routes() {
             if route.method == "post" && route.path.starts_with("/settings/integrations") {
                 assert_eq!(route.access, Needs(ManageKeys), "{}", route.path);
             }
@@ -128,8 +142,9 @@ mod tests {
 
     #[test]
     fn paths_and_methods_are_unique() {
-        for (i, a) in ROUTES.iter().enumerate() {
-            for b in &ROUTES[i + 1..] {
+        let routes: Vec<_> = all_routes().collect();
+        for (i, a) in routes.iter().enumerate() {
+            for b in &routes[i + 1..] {
                 assert!(
                     !(a.path == b.path && a.method == b.method),
                     "{} {}",

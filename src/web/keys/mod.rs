@@ -4,6 +4,7 @@ pub mod delete;
 pub mod detail;
 pub mod generate;
 pub mod list;
+pub mod usage_chart;
 
 use chrono::NaiveDateTime;
 
@@ -47,7 +48,15 @@ pub struct KeyRow {
     pub ip_summary: String,
     pub ip_entries: Vec<String>,
     pub status: Status,
+    pub rate_limit: Option<i32>,
+    pub last_used: Option<Moment>,
+    pub last_used_ip: Option<String>,
+    /// Not used for 90 days (or never, and created more than 90 days ago).
+    pub stale: bool,
 }
+
+/// Keys unused this long are flagged in the list.
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::days(90);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -100,6 +109,10 @@ impl KeyRow {
             ip_summary: allowlist.summary(),
             ip_entries: allowlist.entries(),
             status,
+            rate_limit: key.rate_limit,
+            stale: key.last_used_at.unwrap_or(key.created_at) + STALE_AFTER <= now,
+            last_used: key.last_used_at.map(Moment::new),
+            last_used_ip: key.last_used_ip,
             id: key.id,
             name: key.name,
             type_code: key.type_code,
