@@ -34,7 +34,14 @@ struct Figures {
     p99_ms: f64,
 }
 
+/// Set in the child process that serves the baseline.
+const BASELINE_PORT_VAR: &str = "LATCHKEY_BENCH_BASELINE_PORT";
+
 fn main() {
+    if let Ok(port) = std::env::var(BASELINE_PORT_VAR) {
+        serve_baseline(port.parse().expect("a port"));
+        return;
+    }
     if Command::new("wrk").arg("--version").output().is_err() {
         panic!("this benchmark drives load with wrk: install it with `apt-get install -y wrk`");
     }
@@ -57,7 +64,7 @@ fn main() {
     let mut server = start_console(&db_path, &secrets_path, port);
     let console = format!("http://127.0.0.1:{port}");
     let baseline_port = free_port();
-    start_baseline(baseline_port);
+    let mut baseline_server = start_baseline(baseline_port);
     let baseline = format!("http://127.0.0.1:{baseline_port}");
     wait_until_up(&format!("{console}/healthz"));
     wait_until_up(&format!("{baseline}/"));
@@ -151,8 +158,10 @@ fn main() {
         "  a key deleted under load was refused {refused_after} ms after the deletion was committed"
     );
 
-    server.kill().ok();
-    server.wait().ok();
+    for child in [&mut server, &mut baseline_server] {
+        child.kill().ok();
+        child.wait().ok();
+    }
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -248,28 +257,36 @@ fn start_console(db_path: &std::path::Path, secrets_path: &std::path::Path, port
         .expect("the release build of latchkey starts")
 }
 
+/// The baseline runs in its own process, like the console: this benchmark
+/// binary started again with the port in its environment.
+fn start_baseline(port: u16) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env(BASELINE_PORT_VAR, port.to_string())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the baseline server starts")
+}
+
 /// The baseline: one actix-web handler that reads the request body (so the
 /// connection stays open, as the console's does) and returns a fixed body.
-fn start_baseline(port: u16) {
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            actix_web::HttpServer::new(|| {
-                actix_web::App::new().default_service(actix_web::web::to(
-                    |_body: actix_web::web::Bytes| async {
-                        actix_web::HttpResponse::Ok()
-                            .content_type("application/json")
-                            .body("{\"valid\":true}")
-                    },
-                ))
-            })
-            .workers(2)
-            .bind(("127.0.0.1", port))
-            .unwrap()
-            .run()
-            .await
-            .unwrap()
+fn serve_baseline(port: u16) {
+    actix_web::rt::System::new().block_on(async move {
+        actix_web::HttpServer::new(|| {
+            actix_web::App::new().default_service(actix_web::web::to(
+                |_body: actix_web::web::Bytes| async {
+                    actix_web::HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body("{\"valid\":true}")
+                },
+            ))
         })
-    });
+        .workers(2)
+        .bind(("127.0.0.1", port))
+        .unwrap()
+        .run()
+        .await
+        .unwrap()
+    })
 }
 
 fn wait_until_up(url: &str) {
