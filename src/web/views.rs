@@ -84,11 +84,10 @@ pub struct Moment {
 
 impl Moment {
     pub fn new(at: NaiveDateTime) -> Self {
-        let text = at.format("%Y-%m-%d %H:%M UTC").to_string();
         Moment {
             iso: iso(at),
-            title: text.clone(),
-            text,
+            title: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            text: at.format("%Y-%m-%d %H:%M").to_string(),
         }
     }
 
