@@ -210,7 +210,7 @@ pub fn delete(
     })
 }
 
-/// What is stored of a key's secret: never the secret itself.
+/// What is stored of a key's secret: never the secret itself. (Tests read it to prove so.)
 #[derive(Debug, Queryable)]
 pub struct SecretMaterial {
     /// HMAC-SHA-256 of the secret under the server's pepper.

@@ -164,14 +164,6 @@ impl Verifier {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn find(&self, public_id: &str) -> Option<Arc<KeyRecord>> {
         let id = PublicId::parse(public_id)?;
         self.keys
