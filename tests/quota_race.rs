@@ -29,17 +29,5 @@ async fn twenty_simultaneous_generate_requests_leave_exactly_five_ucd_keys(backe
     )
     .await;
     let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
-    let created = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
-    assert_eq!((created, refused), (2, 18), "{statuses:?}");
-
-    let active =
-        latchkey::db::keys::active_count(&mut app.conn(), "ucd", latchkey::db::now()).unwrap();
-    assert_eq!(active, 5);
+    app.assert_two_of_twenty_won_the_ucd_race(&statuses);
 }

@@ -87,18 +87,7 @@ async fn the_ucd_limit_holds_when_requests_are_spread_over_two_instances(backend
         .iter()
         .map(|r| r.status())
         .collect();
-    let created = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
-    assert_eq!((created, refused), (2, 18), "{statuses:?}");
-    let active =
-        latchkey::db::keys::active_count(&mut app.conn(), "ucd", latchkey::db::now()).unwrap();
-    assert_eq!(active, 5);
+    app.assert_two_of_twenty_won_the_ucd_race(&statuses);
 }
 
 async fn a_key_deleted_through_one_instance_is_gone_from_the_other(backend: Backend) {

@@ -191,22 +191,42 @@ pub fn delete(
     at: NaiveDateTime,
     event: &AuditEvent,
 ) -> QueryResult<bool> {
+    change_live_key(conn, event, |conn| {
+        diesel::update(live_key(id))
+            .set((
+                api_keys::deleted_at.eq(at),
+                api_keys::deleted_by.eq(user_id),
+                api_keys::changed_at.eq(at),
+            ))
+            .execute(conn)
+    })
+}
+
+type LiveKey<'a> = diesel::dsl::Filter<
+    diesel::dsl::Filter<api_keys::table, diesel::dsl::Eq<api_keys::id, &'a str>>,
+    diesel::dsl::IsNull<api_keys::deleted_at>,
+>;
+
+/// The row of a key that has not been deleted.
+fn live_key(id: &str) -> LiveKey<'_> {
+    api_keys::table
+        .filter(api_keys::id.eq(id))
+        .filter(api_keys::deleted_at.is_null())
+}
+
+/// Applies `change` to a live key and, if it touched one, records `event`, in
+/// one transaction. Returns whether there was such a key.
+fn change_live_key(
+    conn: &mut DbConn,
+    event: &AuditEvent,
+    change: impl FnOnce(&mut DbConn) -> QueryResult<usize>,
+) -> QueryResult<bool> {
     write_transaction(conn, |conn| {
-        let deleted = diesel::update(
-            api_keys::table
-                .filter(api_keys::id.eq(id))
-                .filter(api_keys::deleted_at.is_null()),
-        )
-        .set((
-            api_keys::deleted_at.eq(at),
-            api_keys::deleted_by.eq(user_id),
-            api_keys::changed_at.eq(at),
-        ))
-        .execute(conn)?;
-        if deleted == 1 {
+        let changed = change(conn)? == 1;
+        if changed {
             audit::record(conn, event)?;
         }
-        Ok(deleted == 1)
+        Ok(changed)
     })
 }
 
@@ -326,20 +346,12 @@ pub fn set_rate_limit(
     at: NaiveDateTime,
     event: &AuditEvent,
 ) -> QueryResult<bool> {
-    write_transaction(conn, |conn| {
-        let updated = diesel::update(
-            api_keys::table
-                .filter(api_keys::id.eq(id))
-                .filter(api_keys::deleted_at.is_null()),
-        )
-        .set((
-            api_keys::rate_limit.eq(rate_limit),
-            api_keys::changed_at.eq(at),
-        ))
-        .execute(conn)?;
-        if updated == 1 {
-            audit::record(conn, event)?;
-        }
-        Ok(updated == 1)
+    change_live_key(conn, event, |conn| {
+        diesel::update(live_key(id))
+            .set((
+                api_keys::rate_limit.eq(rate_limit),
+                api_keys::changed_at.eq(at),
+            ))
+            .execute(conn)
     })
 }

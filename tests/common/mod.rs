@@ -260,6 +260,22 @@ impl TestApp {
         browser
     }
 
+    /// After 20 racing generate requests for UCD with 3 keys already there:
+    /// exactly 2 were created, 18 refused, and 5 keys are active.
+    pub fn assert_two_of_twenty_won_the_ucd_race(&self, statuses: &[StatusCode]) {
+        let created = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count();
+        let refused = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count();
+        assert_eq!((created, refused), (2, 18), "{statuses:?}");
+        let active = db::keys::active_count(&mut self.conn(), "ucd", db::now()).unwrap();
+        assert_eq!(active, 5);
+    }
+
     pub fn audit_actions(&self) -> Vec<String> {
         db::audit::recent(&mut self.conn(), 1000)
             .unwrap()
