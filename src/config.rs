@@ -97,6 +97,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
 
+    /// The console is reached over HTTPS (directly or through a TLS-terminating
+    /// proxy): session cookies get `Secure` and a `__Host-` name, and pages send
+    /// Strict-Transport-Security.
+    #[arg(long, env = "LATCHKEY_HTTPS")]
+    pub https: bool,
+
     /// HTTP worker threads. Default: one per CPU core.
     #[arg(long, env = "LATCHKEY_WORKERS")]
     pub workers: Option<usize>,

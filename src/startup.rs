@@ -1,6 +1,7 @@
 //! Wiring for `serve`: database, secrets, catalogue, session store, routes.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
-use actix_web::middleware::{Logger, from_fn};
+use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -20,12 +21,15 @@ use crate::domain::key_type::Catalogue;
 use crate::domain::token::random_token;
 use crate::secrets::ServerSecrets;
 use crate::verifier::Verifier;
-use crate::web::error::{AppError, render_outer_errors};
+use crate::web::error::{AppError, SECURITY_HEADERS, render_outer_errors};
 use crate::web::session_store::DbSessionStore;
 use crate::web::state::AppState;
 use crate::web::{auth, routes};
 
+/// Named for the product, not the stack; `__Host-` (which browsers only accept
+/// from a secure origin, for the whole host) when served over HTTPS.
 pub const SESSION_COOKIE: &str = "latchkey_session";
+pub const SECURE_SESSION_COOKIE: &str = "__Host-latchkey_session";
 /// How long a session lasts without being used.
 pub const SESSION_TTL: actix_web::cookie::time::Duration =
     actix_web::cookie::time::Duration::hours(12);
@@ -40,6 +44,7 @@ pub struct Application {
     pub setup_url: Option<String>,
     pub pool: DbPool,
     pub verifier: Arc<Verifier>,
+    pub background: Background,
 }
 
 impl Application {
@@ -85,7 +90,7 @@ impl Application {
         ));
         let loaded = verifier.load_all(&mut *pool.get()?)?;
         log::info!("{loaded} live API keys loaded for verification");
-        spawn_background(Arc::downgrade(&verifier), pool.clone());
+        let background = spawn_background(Arc::downgrade(&verifier), pool.clone());
 
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -96,13 +101,21 @@ impl Application {
             trusted_proxies,
         });
         let session_key = Key::from(&secrets.session_key);
+        let https = serve.https;
         let store = DbSessionStore::new(pool.clone());
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
-                .cookie_name(SESSION_COOKIE.to_owned())
+                .cookie_name(
+                    if https {
+                        SECURE_SESSION_COOKIE
+                    } else {
+                        SESSION_COOKIE
+                    }
+                    .to_owned(),
+                )
                 .cookie_same_site(SameSite::Strict)
                 .cookie_http_only(true)
-                .cookie_secure(false)
+                .cookie_secure(https)
                 .cookie_content_security(CookieContentSecurity::Private)
                 .session_lifecycle(BrowserSession::default().state_ttl(SESSION_TTL))
                 .build();
@@ -120,6 +133,7 @@ impl Application {
                         .wrap(from_fn(auth::authorize))
                         .wrap(sessions)
                         .wrap(from_fn(render_outer_errors))
+                        .wrap(security_headers(https))
                         // The path only: query strings may carry the one-time setup token.
                         .wrap(
                             Logger::new(r#"%a "%{r}xi" %s %b %Dms"#)
@@ -139,6 +153,7 @@ impl Application {
             setup_url,
             pool,
             verifier,
+            background,
         })
     }
 }
@@ -154,6 +169,25 @@ fn open_setup_link(pool: &DbPool) -> anyhow::Result<Option<String>> {
     Ok(Some(token))
 }
 
+/// Headers on every console page: a Content-Security-Policy with no inline
+/// script or style and no framing, no MIME sniffing, no referrer, and HSTS
+/// when served over HTTPS.
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = SECURITY_HEADERS
+        .iter()
+        .fold(DefaultHeaders::new(), |headers, header| {
+            headers.add(*header)
+        });
+    if https {
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=63072000; includeSubDomains",
+        ))
+    } else {
+        headers
+    }
+}
+
 /// `latchkey serve`: runs until interrupted.
 pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
@@ -165,6 +199,7 @@ pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
             );
         }
         app.server.await.context("serving")?;
+        app.background.stop();
         // Graceful shutdown: the last usage counts are written before exit.
         let mut conn = app.pool.get().context("writing usage counts at shutdown")?;
         app.verifier
@@ -180,16 +215,35 @@ const REFRESH_EVERY: Duration = Duration::from_millis(250);
 /// Usage counts are written every this many refreshes (2 s).
 const FLUSH_EVERY_REFRESHES: u32 = 8;
 
-/// Keeps the verifier's keys current and writes usage counts, until the
-/// verifier is dropped.
-fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) {
-    std::thread::Builder::new()
+/// The thread that keeps the verifier's keys current and writes usage counts.
+pub struct Background {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Background {
+    /// Stops the thread and waits for it, so nothing touches the database
+    /// while the process exits.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.thread.join();
+    }
+}
+
+/// Runs until stopped or until the verifier is dropped.
+fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) -> Background {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    let thread = std::thread::Builder::new()
         .name("latchkey-refresh".into())
         .spawn(move || {
             let mut tick = 0u32;
             let mut healthy = true;
             loop {
                 std::thread::sleep(REFRESH_EVERY);
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
                 let Some(verifier) = verifier.upgrade() else {
                     return;
                 };
@@ -215,6 +269,7 @@ fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) {
             }
         })
         .expect("the refresh thread starts");
+    Background { stop, thread }
 }
 
 /// Malformed forms, queries and paths become a 400 page that says what was wrong.
@@ -225,7 +280,13 @@ mod extractor_errors {
         web::FormConfig::default()
             .limit(FORM_LIMIT)
             .error_handler(|err, _| {
-                AppError::BadRequest(format!("The form could not be read: {err}.")).into()
+                use actix_web::error::UrlencodedError;
+                match err {
+                    UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge.into(),
+                    err => {
+                        AppError::BadRequest(format!("The form could not be read: {err}.")).into()
+                    }
+                }
             })
     }
 

@@ -54,11 +54,21 @@ pub async fn authorize(
     if !is_safe(req.method()) && !same_origin(req.request()) {
         return Err(AppError::Forbidden.into());
     }
-    let access = req
-        .match_pattern()
-        .and_then(|pattern| routes::access_for(req.method(), &pattern));
+    let access = match req.match_pattern() {
+        // No route matched: the router answers 404.
+        None => None,
+        Some(pattern) => match routes::access_for(req.method(), &pattern) {
+            Some(access) => Some(access),
+            // A known path with another method: the router answers 405.
+            None if routes::is_listed(&pattern) => None,
+            // Fail closed: a route registered without an entry in the table.
+            None => {
+                log::error!("route {pattern} has no access rule; refusing it");
+                return Err(AppError::Forbidden.into());
+            }
+        },
+    };
     match access {
-        // Unknown paths and methods fall through to the router's 404 / 405.
         None | Some(Access::Public) => next.call(req).await,
         Some(Access::SignedIn) => {
             let user = load_user(&req).await?;

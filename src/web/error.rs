@@ -23,6 +23,8 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("payload too large")]
+    PayloadTooLarge,
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -86,6 +88,7 @@ impl ResponseError for AppError {
             AppError::NotFound | AppError::NotFoundWith(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,6 +117,11 @@ impl ResponseError for AppError {
                 "This address does not accept that kind of request.".to_owned(),
             ),
             AppError::BadRequest(message) => ("The request could not be used", message.clone()),
+            AppError::PayloadTooLarge => (
+                "Too much data",
+                "The form sent more data than the console accepts. Shorten it and try again."
+                    .to_owned(),
+            ),
             AppError::Unavailable(cause) => {
                 log::error!("database unavailable: {cause}");
                 (
@@ -138,11 +146,29 @@ impl ResponseError for AppError {
             message,
         };
         let body = page.render().unwrap_or_else(|_| title.to_owned());
-        HttpResponse::build(status)
+        let mut response = HttpResponse::build(status);
+        response
             .content_type(ContentType::html())
-            .body(body)
+            .insert_header((header::CACHE_CONTROL, "no-store"));
+        // Errors can be raised outside the layer that adds these to pages.
+        for header in SECURITY_HEADERS {
+            response.insert_header(*header);
+        }
+        response.body(body)
     }
 }
+
+/// Sent with every console page (the `security_headers` layer) and every error page.
+pub const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+];
 
 /// The text the session store's errors start with when the database cannot be
 /// reached, so the outermost layer can tell an outage from a bug.

@@ -11,7 +11,7 @@ use crate::domain::password;
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
-use crate::web::views::Chrome;
+use crate::web::views::{Chrome, Flash};
 use crate::web::{render, see_other, session};
 
 /// Passwords longer than this are refused before hashing, so a huge body cannot
@@ -34,12 +34,25 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn form(session: Session) -> Result<HttpResponse, AppError> {
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    signed_out: Option<String>,
+}
+
+pub async fn form(
+    session: Session,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
+    let flash = match query.signed_out {
+        Some(_) => Some(Flash::info("You have signed out.")),
+        None => session::take_flash(&session),
+    };
     render(
         StatusCode::OK,
         &LoginPage {
             chrome: Chrome {
-                flash: session::take_flash(&session),
+                flash,
                 ..Chrome::default()
             },
             email: String::new(),
@@ -131,5 +144,5 @@ pub async fn logout(
         .db(move |conn| Ok(audit::record(conn, &event)?))
         .await?;
     session::sign_out(&session);
-    Ok(see_other("/login"))
+    Ok(see_other("/login?signed_out=1"))
 }

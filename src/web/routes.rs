@@ -112,6 +112,11 @@ pub fn all_routes() -> impl Iterator<Item = &'static RouteSpec> {
     CONSOLE_ROUTES.iter().chain(API_ROUTES)
 }
 
+/// Whether the route table lists this path at all (for any method).
+pub fn is_listed(pattern: &str) -> bool {
+    all_routes().any(|r| r.path == pattern)
+}
+
 /// The access rule for a matched route, if the table has that method for it.
 pub fn access_for(method: &Method, pattern: &str) -> Option<Access> {
     all_routes()

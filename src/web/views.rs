@@ -21,6 +21,10 @@ pub struct UserBadge {
 }
 
 impl Chrome {
+    pub fn asset_version(&self) -> &'static str {
+        crate::web::assets::version()
+    }
+
     pub fn for_user(user: &CurrentUser, flash: Option<Flash>, nav: &'static str) -> Self {
         Chrome {
             user: Some(UserBadge {

@@ -56,7 +56,7 @@ impl PgDatabase {
         let server =
             std::env::var("LATCHKEY_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
         let name = format!("latchkey_test_{}", db::new_row_id());
-        let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres")).unwrap_or_else(|e| {
+        let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres?sslmode=disable")).unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is not reachable at {server}: {e}\n\
                  The test suite runs every integration test on PostgreSQL too. Start it with\n  \
@@ -68,7 +68,9 @@ impl PgDatabase {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("CREATE DATABASE");
         PgDatabase {
-            url: format!("{server}/{name}"),
+            // No TLS to the local test server: libpq's TLS set-up on background
+            // threads can race the process's exit-time clean-up.
+            url: format!("{server}/{name}?sslmode=disable"),
             server,
             name,
         }
@@ -79,7 +81,8 @@ impl Drop for PgDatabase {
     fn drop(&mut self) {
         use diesel::Connection;
         use diesel::connection::SimpleConnection;
-        if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{}/postgres", self.server))
+        if let Ok(mut admin) =
+            diesel::PgConnection::establish(&format!("{}/postgres?sslmode=disable", self.server))
         {
             let _ = admin.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
@@ -109,6 +112,7 @@ struct Options {
     catalogue: Option<String>,
     route: Option<Box<Route>>,
     trusted_proxies: String,
+    https: bool,
 }
 
 /// Another console on the same database and secrets, as after a restart or
@@ -141,6 +145,17 @@ impl TestApp {
             backend,
             Options {
                 catalogue: Some(toml.to_owned()),
+                ..Options::default()
+            },
+        )
+    }
+
+    /// Starts a console configured as served over HTTPS (behind a TLS proxy).
+    pub async fn spawn_https(backend: Backend) -> TestApp {
+        Self::spawn_with(
+            backend,
+            Options {
+                https: true,
                 ..Options::default()
             },
         )
@@ -187,6 +202,7 @@ impl TestApp {
             public_url: None,
             key_types,
             trusted_proxies: options.trusted_proxies,
+            https: options.https,
             workers: Some(2),
         };
         let app = Application::build(&storage, &serve).expect("the console starts");

@@ -1,0 +1,256 @@
+//! Access control by enumeration, security headers, error pages and asset caching.
+
+mod common;
+
+use common::{Backend, Browser, PASSWORD, TestApp, location};
+use latchkey::domain::api_key;
+use latchkey::domain::role::Role;
+use latchkey::web::routes::{Access, all_routes};
+use reqwest::StatusCode;
+
+both_backends!(
+    every_route_answers_each_role_as_the_permission_table_says,
+    every_console_page_sends_the_security_headers,
+    error_pages_are_the_consoles_own_and_say_nothing_internal,
+);
+
+/// Who is asking: nobody, or a signed-in user of a role.
+#[derive(Debug, Clone, Copy)]
+enum Who {
+    Anonymous,
+    User(Role),
+}
+
+async fn browser_for(app: &TestApp, who: Who) -> Browser {
+    match who {
+        Who::Anonymous => app.browser(),
+        Who::User(role) => {
+            let email = format!("{}@example.com", role.as_str());
+            let browser = app.browser();
+            assert_eq!(
+                browser.login(&email, PASSWORD).await.status(),
+                StatusCode::SEE_OTHER
+            );
+            browser
+        }
+    }
+}
+
+async fn every_route_answers_each_role_as_the_permission_table_says(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for role in Role::ALL {
+        app.add_user(&format!("{}@example.com", role.as_str()), role)
+            .await;
+    }
+    let admin = browser_for(&app, Who::User(Role::Administrator)).await;
+    let token = admin.generate_token("ucd", "Matrix key").await;
+    let key_id = api_key::parse(&token).unwrap().public_id.to_owned();
+    let draft = admin.start_generate("tsms", "Matrix draft").await;
+    let draft_id = draft.rsplit('/').next().unwrap().to_owned();
+
+    let mut checked = 0;
+    for route in all_routes() {
+        let path = route
+            .path
+            .replace("{id}", &key_id)
+            .replace("{draft}", &draft_id)
+            .replace("{file}", "app.css");
+        // Administrators last: their requests may delete the key.
+        for who in [
+            Who::Anonymous,
+            Who::User(Role::Viewer),
+            Who::User(Role::Support),
+            Who::User(Role::Administrator),
+        ] {
+            // A fresh browser each time, so signing out on /logout affects nothing else.
+            let browser = browser_for(&app, who).await;
+            let url = browser.url(&path);
+            let response = match route.method {
+                "get" => browser.client.get(&url).send().await,
+                "head" => browser.client.head(&url).send().await,
+                "post" => browser.client.post(&url).form(&[("x", "")]).send().await,
+                other => panic!("the matrix does not know method {other}"),
+            }
+            .unwrap();
+            let status = response.status();
+            let to_login = status == StatusCode::SEE_OTHER && location(&response) == "/login";
+            let allowed = match (route.access, who) {
+                (Access::Public, _) => true,
+                (_, Who::Anonymous) => false,
+                (Access::SignedIn, Who::User(_)) => true,
+                (Access::Needs(permission), Who::User(role)) => role.can(permission),
+            };
+            let context = format!("{} {} as {who:?}: {status}", route.method, route.path);
+            if allowed {
+                assert!(
+                    status != StatusCode::FORBIDDEN && !to_login,
+                    "refused but allowed: {context}"
+                );
+                assert!(!status.is_server_error(), "{context}");
+            } else if matches!(who, Who::Anonymous) {
+                assert!(to_login, "anonymous must be sent to sign in: {context}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{context}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4 * 15, "every route was tried ({checked})");
+}
+
+fn assert_security_headers(response: &reqwest::Response, context: &str) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing on {context}"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let csp = header("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{context}: {csp}");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("style-src 'self'"),
+        "{context}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{context}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{context}");
+    assert_eq!(header("referrer-policy"), "no-referrer", "{context}");
+}
+
+async fn every_console_page_sends_the_security_headers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let token = admin.generate_token("ucd", "Headers").await;
+    let id = api_key::parse(&token).unwrap().public_id.to_owned();
+    let draft = admin.start_generate("tsms", "Headers draft").await;
+    for path in [
+        "/login".to_owned(),
+        "/settings/integrations".to_owned(),
+        "/settings/integrations/keys/new".to_owned(),
+        draft,
+        format!("/settings/integrations/keys/{id}"),
+        format!("/settings/integrations/keys/{id}/delete"),
+        "/no/such/page".to_owned(),
+    ] {
+        let response = admin.get(&path).await;
+        assert_security_headers(&response, &path);
+        assert!(
+            response
+                .headers()
+                .get("strict-transport-security")
+                .is_none()
+        );
+        let cache = response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(cache.contains("no-store"), "{path}: {cache}");
+        let page = response.text().await.unwrap();
+        assert!(!page.contains(" style="), "no inline style on {path}");
+        assert_eq!(
+            page.matches("<script").count(),
+            page.matches("<script src=\"/static/").count(),
+            "{path}"
+        );
+    }
+
+    // Versioned assets are cached for a year; unversioned links are revalidated.
+    let page = admin.html("/settings/integrations").await;
+    let css = common::links(&page, "/static/app.css?v=")
+        .pop()
+        .expect("a versioned stylesheet link");
+    let cached = admin.get(&css).await;
+    assert!(
+        cached.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let bare = admin.get("/static/app.css").await;
+    assert!(
+        bare.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("no-cache")
+    );
+
+    // Over HTTPS: HSTS, and a Secure, host-only session cookie.
+    let secure = TestApp::spawn_https(backend).await;
+    secure.add_user("tls@example.com", Role::Viewer).await;
+    let response = secure.browser().login("tls@example.com", PASSWORD).await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-latchkey_session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+    );
+    let login_page = secure.browser().get("/login").await;
+    assert!(
+        login_page.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+}
+
+async fn error_pages_are_the_consoles_own_and_say_nothing_internal(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let viewer = app.signed_in(Role::Viewer).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let step_two = admin.start_generate("ucd", "Errors").await;
+    let huge = "1".repeat(200_000);
+    let cases = vec![
+        (
+            viewer.get("/no/such/page").await,
+            StatusCode::NOT_FOUND,
+            "Page not found",
+        ),
+        (
+            viewer.get("/settings/integrations/keys/new").await,
+            StatusCode::FORBIDDEN,
+            "permission",
+        ),
+        (
+            viewer
+                .client
+                .put(viewer.url("/login"))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+        ),
+        (
+            admin.post(&step_two, &[("trusted_ips", &huge)]).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too much data",
+        ),
+        (
+            viewer.get("/settings/integrations?page=x").await,
+            StatusCode::BAD_REQUEST,
+            "could not be used",
+        ),
+    ];
+    for (response, status, text) in cases {
+        assert_eq!(response.status(), status);
+        assert_security_headers(&response, &status.to_string());
+        let page = response.text().await.unwrap();
+        assert!(page.contains(text), "{status}: {page}");
+        assert!(
+            page.contains("<main id=\"main\""),
+            "{status} uses the layout"
+        );
+        for internal in ["diesel", "sqlite", "postgres", "panicked", "src/", ".rs:"] {
+            assert!(
+                !page.to_lowercase().contains(internal),
+                "{status} mentions {internal}"
+            );
+        }
+    }
+}
