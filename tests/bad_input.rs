@@ -203,13 +203,9 @@ async fn malformed_requests_get_a_4xx_page_not_a_500(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        json.text()
-            .await
-            .unwrap()
-            .contains("The form could not be read")
-    );
+    // JSON cannot carry the form token: refused before it is read.
+    assert_eq!(json.status(), StatusCode::FORBIDDEN);
+    assert!(json.text().await.unwrap().contains("This form has expired"));
 
     for page in ["0", "-1", "abc", "99999999999999999999"] {
         let response = admin
@@ -256,16 +252,31 @@ async fn cross_site_form_posts_are_refused(backend: Backend) {
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
     assert_eq!(key_count(&app), 0);
 
+    let token = admin.csrf_token().await;
     let same_origin = admin
         .client
         .post(admin.url(&step_two))
         .header("origin", admin.base.clone())
         .header("sec-fetch-site", "same-origin")
-        .form(&[("trusted_ips", "")])
+        .form(&[("trusted_ips", ""), ("csrf_token", &token)])
         .send()
         .await
         .unwrap();
     assert_eq!(same_origin.status(), StatusCode::CREATED);
+
+    // What a real browser sends under Referrer-Policy: no-referrer: Origin null.
+    let step_two = admin.start_generate("ucd", "From a browser").await;
+    let token = admin.csrf_token().await;
+    let browser_like = admin
+        .client
+        .post(admin.url(&step_two))
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("trusted_ips", ""), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser_like.status(), StatusCode::CREATED);
 }
 
 async fn an_overlong_password_is_refused_quickly_without_a_500(backend: Backend) {

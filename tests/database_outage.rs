@@ -131,6 +131,8 @@ async fn an_outage_gives_the_503_page_and_the_console_recovers_on_its_own() {
         StatusCode::OK
     );
 
+    // The sign-in form's token, read while the console could still show it.
+    admin.csrf_token().await;
     proxy.down();
     for path in ["/settings/integrations", "/login"] {
         let response = admin.get(path).await;

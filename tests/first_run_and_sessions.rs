@@ -216,10 +216,7 @@ async fn a_restart_does_not_sign_anyone_out(backend: Backend) {
     let browser = app.signed_in(Role::Viewer).await;
     // A second server on the same database and secrets file, as after a restart.
     let restarted = app.another_instance();
-    let same_cookies = Browser {
-        client: browser.client.clone(),
-        base: restarted.base,
-    };
+    let same_cookies = Browser::sharing(&browser, &restarted.base);
     // Cookies are per host, and both servers are 127.0.0.1.
     assert_eq!(
         same_cookies.get("/settings/integrations").await.status(),

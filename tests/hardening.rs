@@ -12,6 +12,7 @@ both_backends!(
     every_route_answers_each_role_as_the_permission_table_says,
     every_console_page_sends_the_security_headers,
     error_pages_are_the_consoles_own_and_say_nothing_internal,
+    state_changes_without_the_sessions_form_token_are_refused,
 );
 
 /// Who is asking: nobody, or a signed-in user of a role.
@@ -68,7 +69,7 @@ async fn every_route_answers_each_role_as_the_permission_table_says(backend: Bac
             let response = match route.method {
                 "get" => browser.client.get(&url).send().await,
                 "head" => browser.client.head(&url).send().await,
-                "post" => browser.client.post(&url).form(&[("x", "")]).send().await,
+                "post" => Ok(browser.post(&url, &[("x", "")]).await),
                 other => panic!("the matrix does not know method {other}"),
             }
             .unwrap();
@@ -253,4 +254,75 @@ async fn error_pages_are_the_consoles_own_and_say_nothing_internal(backend: Back
             );
         }
     }
+}
+
+async fn state_changes_without_the_sessions_form_token_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let token = admin.generate_token("ucd", "Guarded").await;
+    let id = api_key::parse(&token).unwrap().public_id.to_owned();
+    let delete = admin.url(&format!("/settings/integrations/keys/{id}/delete"));
+    let other = app.signed_in(Role::Administrator).await;
+    let foreign_token = other.csrf_token().await;
+
+    for (label, fields) in [
+        ("no token", vec![]),
+        ("a wrong token", vec![("csrf_token", "0".repeat(64))]),
+        (
+            "another session's token",
+            vec![("csrf_token", foreign_token.clone())],
+        ),
+        ("an empty token", vec![("csrf_token", String::new())]),
+    ] {
+        let response = admin
+            .client
+            .post(&delete)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{label}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("This form has expired"),
+            "{label}"
+        );
+    }
+    assert!(
+        latchkey::db::keys::find(&mut app.conn(), &id)
+            .unwrap()
+            .is_some(),
+        "nothing changed"
+    );
+
+    // Signing in without the sign-in page's token is refused too (login CSRF).
+    app.add_user("csrf@example.com", Role::Viewer).await;
+    let stranger = app.browser();
+    let blind = stranger
+        .client
+        .post(stranger.url("/login"))
+        .form(&[("email", "csrf@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blind.status(), StatusCode::FORBIDDEN);
+
+    // The token changes when a session signs in, so one seen before sign-in is useless after.
+    let browser = app.browser();
+    let before = browser.csrf_token().await;
+    assert_eq!(
+        browser.login("csrf@example.com", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let after = browser.csrf_token().await;
+    assert_ne!(before, after);
+
+    // With the token, the same delete goes through.
+    assert_eq!(
+        admin.post(&delete, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
 }

@@ -18,10 +18,7 @@ both_backends!(
 
 /// The same browser (same cookie jar) pointed at another instance.
 fn on(browser: &Browser, base: &str) -> Browser {
-    Browser {
-        client: browser.client.clone(),
-        base: base.to_owned(),
-    }
+    Browser::sharing(browser, base)
 }
 
 async fn a_session_started_on_one_instance_works_and_ends_on_all(backend: Backend) {

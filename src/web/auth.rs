@@ -24,6 +24,26 @@ pub struct CurrentUser {
     pub id: String,
     pub email: String,
     pub role: Role,
+    /// The session's form token, for the pages this user is shown.
+    pub csrf: String,
+}
+
+/// The session's form token, for pages shown before signing in.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+impl FromRequest for CsrfToken {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<CsrfToken>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal("no form token on this request".into())),
+        )
+    }
 }
 
 impl CurrentUser {
@@ -68,15 +88,25 @@ pub async fn authorize(
             }
         },
     };
+    // Requests no route will serve (404, 405) change nothing and need no token.
+    let Some(access) = access else {
+        return next.call(req).await;
+    };
+    let mut req = req;
+    let csrf = session::csrf_token(&req.get_session())?;
+    if !is_safe(req.method()) {
+        check_form_token(&mut req, &csrf).await?;
+    }
+    req.extensions_mut().insert(CsrfToken(csrf.clone()));
     match access {
-        None | Some(Access::Public) => next.call(req).await,
-        Some(Access::SignedIn) => {
-            let user = load_user(&req).await?;
+        Access::Public => next.call(req).await,
+        Access::SignedIn => {
+            let user = load_user(&req, csrf).await?;
             req.extensions_mut().insert(user);
             next.call(req).await
         }
-        Some(Access::Needs(permission)) => {
-            let user = load_user(&req).await?;
+        Access::Needs(permission) => {
+            let user = load_user(&req, csrf).await?;
             if !user.can(permission) {
                 return Err(AppError::Forbidden.into());
             }
@@ -86,7 +116,28 @@ pub async fn authorize(
     }
 }
 
-async fn load_user(req: &ServiceRequest) -> Result<CurrentUser, AppError> {
+/// The one place form tokens are checked: every state-changing console request
+/// must carry the session's token as `csrf_token`, or nothing happens (403).
+/// The body is read here and put back for the handler.
+async fn check_form_token(req: &mut ServiceRequest, expected: &str) -> Result<(), AppError> {
+    let body = req
+        .extract::<web::Bytes>()
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    let presented = body
+        .split(|b| *b == b'&')
+        .find_map(|pair| pair.strip_prefix(b"csrf_token="))
+        .unwrap_or_default();
+    let matches: bool = subtle::ConstantTimeEq::ct_eq(presented, expected.as_bytes()).into();
+    req.set_payload(Payload::from(body));
+    if matches {
+        Ok(())
+    } else {
+        Err(AppError::FormExpired)
+    }
+}
+
+async fn load_user(req: &ServiceRequest, csrf: String) -> Result<CurrentUser, AppError> {
     let session = req.get_session();
     let Some(user_id) = session::user_id(&session) else {
         return Err(AppError::LoginRequired);
@@ -103,6 +154,7 @@ async fn load_user(req: &ServiceRequest) -> Result<CurrentUser, AppError> {
             role: u.role.parse().ok()?,
             id: u.id,
             email: u.email,
+            csrf,
         })
     });
     match user {
@@ -118,18 +170,19 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Refuses cross-site form posts: browsers say where a request comes from in
-/// `Sec-Fetch-Site` and `Origin`. Clients that send neither (scripts, curl)
-/// carry no ambient browser cookies to abuse.
+/// Refuses cross-site form posts, as a second line behind the form token.
+/// Browsers say where a request comes from in `Sec-Fetch-Site`; older ones only
+/// in `Origin`. Under `Referrer-Policy: no-referrer` browsers send `Origin: null`
+/// even for the console's own forms, so `null` proves nothing either way.
+/// Clients that send neither header (scripts, curl) carry no ambient browser
+/// cookies to abuse.
 fn same_origin(req: &HttpRequest) -> bool {
     let headers = req.headers();
-    if let Some(site) = headers.get("sec-fetch-site")
-        && !matches!(site.to_str(), Ok("same-origin") | Ok("none"))
-    {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin") | Ok("none"));
     }
     match headers.get(header::ORIGIN).map(|o| o.to_str()) {
-        None => true,
+        None | Some(Ok("null")) => true,
         Some(Ok(origin)) => {
             let host = req.connection_info().host().to_owned();
             origin

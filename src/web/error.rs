@@ -25,6 +25,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("missing or wrong form token")]
+    FormExpired,
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -84,7 +86,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::LoginRequired => StatusCode::SEE_OTHER,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::FormExpired => StatusCode::FORBIDDEN,
             AppError::NotFound | AppError::NotFoundWith(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -105,6 +107,12 @@ impl ResponseError for AppError {
             AppError::Forbidden => (
                 "You do not have permission to do that",
                 "Your role does not allow this action. Ask an Administrator if you need it."
+                    .to_owned(),
+            ),
+            AppError::FormExpired => (
+                "This form has expired",
+                "The form was not sent from this console session, or the session has changed since it was \
+                 opened. Nothing was changed. Go back, reload the page and try again."
                     .to_owned(),
             ),
             AppError::NotFound => (

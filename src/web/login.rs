@@ -8,7 +8,7 @@ use askama::Template;
 use crate::db::audit::{self, AuditEvent, action};
 use crate::db::users;
 use crate::domain::password;
-use crate::web::auth::{CurrentUser, client_ip};
+use crate::web::auth::{CsrfToken, CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::views::{Chrome, Flash};
@@ -42,6 +42,7 @@ pub struct LoginQuery {
 
 pub async fn form(
     session: Session,
+    csrf: CsrfToken,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
     let flash = match query.signed_out {
@@ -53,6 +54,7 @@ pub async fn form(
         &LoginPage {
             chrome: Chrome {
                 flash,
+                csrf: csrf.0,
                 ..Chrome::default()
             },
             email: String::new(),
@@ -65,6 +67,7 @@ pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
+    csrf: CsrfToken,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let LoginForm { email, password } = form.into_inner();
@@ -117,7 +120,10 @@ pub async fn submit(
             render(
                 StatusCode::UNAUTHORIZED,
                 &LoginPage {
-                    chrome: Chrome::default(),
+                    chrome: Chrome {
+                        csrf: csrf.0,
+                        ..Chrome::default()
+                    },
                     email,
                     // The same words whether or not the account exists.
                     error: Some("That email and password do not match an active account."),

@@ -8,6 +8,7 @@ use crate::web::views::Flash;
 
 const USER_ID: &str = "uid";
 const FLASH: &str = "flash";
+const CSRF: &str = "csrf";
 
 fn session_error(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("session: {e}"))
@@ -17,10 +18,24 @@ pub fn user_id(session: &Session) -> Option<String> {
     session.get::<String>(USER_ID).ok().flatten()
 }
 
-/// Starts a fresh session for the user (a new identifier, so no fixation).
+/// Starts a fresh session for the user: a new identifier (no fixation) and a
+/// new form token.
 pub fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
     session.renew();
+    session
+        .insert(CSRF, crate::domain::token::random_token())
+        .map_err(session_error)?;
     session.insert(USER_ID, user_id).map_err(session_error)
+}
+
+/// The session's form token, made on first use. Every state-changing form carries it.
+pub fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = session.get::<String>(CSRF).ok().flatten() {
+        return Ok(token);
+    }
+    let token = crate::domain::token::random_token();
+    session.insert(CSRF, &token).map_err(session_error)?;
+    Ok(token)
 }
 
 pub fn sign_out(session: &Session) {

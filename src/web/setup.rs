@@ -11,7 +11,7 @@ use crate::db::{self, setup, users};
 use crate::domain::crypto::sha256_hex;
 use crate::domain::password;
 use crate::domain::role::Role;
-use crate::web::auth::client_ip;
+use crate::web::auth::{CsrfToken, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::web::views::{Chrome, Flash};
@@ -65,13 +65,17 @@ async fn link_is_open(state: &AppState, token: &str) -> Result<bool, AppError> {
 
 pub async fn form(
     state: web::Data<AppState>,
+    csrf: CsrfToken,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     if !link_is_open(&state, &query.token).await? {
         return Err(AppError::NotFoundWith(LINK_NOT_VALID.into()));
     }
     ok(&SetupPage {
-        chrome: Chrome::default(),
+        chrome: Chrome {
+            csrf: csrf.0.clone(),
+            ..Chrome::default()
+        },
         token: query.into_inner().token,
         email: String::new(),
         errors: Vec::new(),
@@ -82,6 +86,7 @@ pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
+    csrf: CsrfToken,
     form: web::Form<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
@@ -105,7 +110,10 @@ pub async fn submit(
         return render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &SetupPage {
-                chrome: Chrome::default(),
+                chrome: Chrome {
+                    csrf: csrf.0.clone(),
+                    ..Chrome::default()
+                },
                 token: form.token,
                 email,
                 errors,

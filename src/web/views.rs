@@ -12,6 +12,8 @@ pub struct Chrome {
     pub user: Option<UserBadge>,
     pub flash: Option<Flash>,
     pub nav: &'static str,
+    /// The session's form token, put in every state-changing form.
+    pub csrf: String,
 }
 
 #[derive(Debug)]
@@ -33,6 +35,7 @@ impl Chrome {
             }),
             flash,
             nav,
+            csrf: user.csrf.clone(),
         }
     }
 }

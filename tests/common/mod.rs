@@ -304,6 +304,8 @@ impl TestApp {
 pub struct Browser {
     pub client: Client,
     pub base: String,
+    /// The session's form token, as the last page showed it.
+    csrf: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Browser {
@@ -315,7 +317,33 @@ impl Browser {
                 .build()
                 .unwrap(),
             base: base.to_owned(),
+            csrf: Default::default(),
         }
+    }
+
+    /// The same browser (cookies, session, form token) pointed at another instance.
+    pub fn sharing(other: &Browser, base: &str) -> Browser {
+        Browser {
+            client: other.client.clone(),
+            base: base.to_owned(),
+            csrf: other.csrf.clone(),
+        }
+    }
+
+    /// The session's form token, read from a page as a person's browser would.
+    pub async fn csrf_token(&self) -> String {
+        if let Some(token) = self.csrf.lock().unwrap().clone() {
+            return token;
+        }
+        let page = self.html("/login").await;
+        let token = page
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the sign-in page carries a form token")
+            .to_owned();
+        *self.csrf.lock().unwrap() = Some(token.clone());
+        token
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -335,13 +363,25 @@ impl Browser {
         self.get(path).await.text().await.expect("a text body")
     }
 
+    /// Posts a form the way the console's own pages do, with the session's form token.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.client
+        let token = self.csrf_token().await;
+        let mut fields = form.to_vec();
+        fields.push(("csrf_token", &token));
+        let response = self
+            .client
             .post(self.url(path))
-            .form(form)
+            .form(&fields)
             .send()
             .await
-            .expect("POST")
+            .expect("POST");
+        // Signing in or out starts a new session, with a new token.
+        let session_changed =
+            (path == "/login" && response.status() == StatusCode::SEE_OTHER) || path == "/logout";
+        if session_changed {
+            *self.csrf.lock().unwrap() = None;
+        }
+        response
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
