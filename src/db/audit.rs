@@ -52,18 +52,78 @@ pub struct AuditRow {
     pub detail: String,
 }
 
+/// What the audit log page filters by; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub key_id: Option<String>,
+    /// Inclusive, UTC.
+    pub from: Option<chrono::NaiveDateTime>,
+    /// Exclusive, UTC.
+    pub until: Option<chrono::NaiveDateTime>,
+}
+
+type Columns = (
+    audit_events::at,
+    audit_events::actor_email,
+    audit_events::action,
+    audit_events::key_id,
+    audit_events::client_ip,
+    audit_events::detail,
+);
+
+const COLUMNS: Columns = (
+    audit_events::at,
+    audit_events::actor_email,
+    audit_events::action,
+    audit_events::key_id,
+    audit_events::client_ip,
+    audit_events::detail,
+);
+
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+fn filtered(filter: &AuditFilter) -> audit_events::BoxedQuery<'static, Backend> {
+    let mut query = audit_events::table.into_boxed();
+    if let Some(actor) = &filter.actor {
+        query = query.filter(audit_events::actor_email.eq(actor.clone()));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action.clone()));
+    }
+    if let Some(key_id) = &filter.key_id {
+        query = query.filter(audit_events::key_id.eq(key_id.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_events::at.lt(until));
+    }
+    query
+}
+
+/// Matching events, newest first.
+pub fn page(
+    conn: &mut DbConn,
+    filter: &AuditFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    filtered(filter)
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(COLUMNS)
+        .load(conn)
+}
+
+pub fn count(conn: &mut DbConn, filter: &AuditFilter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(conn)
+}
+
 /// Newest first.
 pub fn recent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<AuditRow>> {
-    audit_events::table
-        .order((audit_events::at.desc(), audit_events::id.desc()))
-        .limit(limit)
-        .select((
-            audit_events::at,
-            audit_events::actor_email,
-            audit_events::action,
-            audit_events::key_id,
-            audit_events::client_ip,
-            audit_events::detail,
-        ))
-        .load(conn)
+    page(conn, &AuditFilter::default(), 0, limit)
 }

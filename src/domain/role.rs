@@ -19,13 +19,16 @@ pub enum Permission {
     ViewKeyDetails,
     /// Generate and delete keys.
     ManageKeys,
+    /// Read the audit log and export it.
+    ViewAudit,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 3] = [
+    pub const ALL: [Permission; 4] = [
         Permission::ViewKeys,
         Permission::ViewKeyDetails,
         Permission::ManageKeys,
+        Permission::ViewAudit,
     ];
 }
 
@@ -37,7 +40,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Administrator => true,
-            Role::Support => matches!(permission, ViewKeys | ViewKeyDetails),
+            Role::Support => matches!(permission, ViewKeys | ViewKeyDetails | ViewAudit),
             Role::Viewer => matches!(permission, ViewKeys),
         }
     }
@@ -88,9 +91,9 @@ mod tests {
     #[test]
     fn the_permission_table_matches_the_product_rules() {
         let expected = [
-            (Role::Administrator, [true, true, true]),
-            (Role::Support, [true, true, false]),
-            (Role::Viewer, [true, false, false]),
+            (Role::Administrator, [true, true, true, true]),
+            (Role::Support, [true, true, false, true]),
+            (Role::Viewer, [true, false, false, false]),
         ];
         for (role, row) in expected {
             for (permission, allowed) in Permission::ALL.into_iter().zip(row) {

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
-use crate::web::{api, assets, home, keys, login, setup};
+use crate::web::{api, assets, audit, home, keys, login, setup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -68,6 +68,12 @@ route_table! {
     "/setup" {
         get => setup::form, Public;
         post => setup::submit, Public;
+    }
+    "/audit" {
+        get => audit::page, Needs(ViewAudit);
+    }
+    "/audit.csv" {
+        get => audit::export, Needs(ViewAudit);
     }
     "/settings/integrations" {
         get => keys::list::page, Needs(ViewKeys);

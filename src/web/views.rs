@@ -20,6 +20,7 @@ pub struct Chrome {
 pub struct UserBadge {
     pub email: String,
     pub role: &'static str,
+    pub can_view_audit: bool,
 }
 
 impl Chrome {
@@ -32,6 +33,7 @@ impl Chrome {
             user: Some(UserBadge {
                 email: user.email.clone(),
                 role: user.role.label(),
+                can_view_audit: user.can(Permission::ViewAudit),
             }),
             flash,
             nav,
