@@ -13,6 +13,7 @@ both_backends!(
     every_console_page_sends_the_security_headers,
     error_pages_are_the_consoles_own_and_say_nothing_internal,
     state_changes_without_the_sessions_form_token_are_refused,
+    repeated_failed_sign_ins_slow_down_then_lock_the_account,
 );
 
 /// Who is asking: nobody, or a signed-in user of a role.
@@ -324,5 +325,60 @@ async fn state_changes_without_the_sessions_form_token_are_refused(backend: Back
     assert_eq!(
         admin.post(&delete, &[]).await.status(),
         StatusCode::SEE_OTHER
+    );
+}
+
+async fn repeated_failed_sign_ins_slow_down_then_lock_the_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("target@example.com", Role::Administrator)
+        .await;
+    app.add_user("colleague@example.com", Role::Viewer).await;
+    let attacker = app.browser();
+    let mut took = Vec::new();
+    let mut pages = Vec::new();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let response = attacker
+            .login("target@example.com", "wrong password guess")
+            .await;
+        took.push(started.elapsed());
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        pages.push(response.text().await.unwrap());
+    }
+    // The third failure on, answers are held back longer and longer.
+    assert!(took[3] >= std::time::Duration::from_millis(250), "{took:?}");
+    assert!(took[4] >= std::time::Duration::from_millis(500), "{took:?}");
+
+    // Locked: even the right password is refused, with the same words.
+    let right = attacker.login("target@example.com", PASSWORD).await;
+    assert_eq!(right.status(), StatusCode::UNAUTHORIZED);
+    // Pages differ only in their form token.
+    let without_token = |page: String| {
+        let (before, after) = page.split_once("name=\"csrf_token\" value=\"").unwrap();
+        format!("{before}{}", &after[64..])
+    };
+    let locked_page = right.text().await.unwrap();
+    assert_eq!(without_token(locked_page), without_token(pages[0].clone()));
+
+    // An unknown account gets the same answer.
+    let unknown = app
+        .browser()
+        .login("ghost@example.com", "wrong password guess")
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        without_token(unknown.text().await.unwrap().replace("ghost@", "target@")),
+        without_token(pages[0].clone())
+    );
+
+    // Other accounts from the same address still sign in.
+    let colleague = app.browser().login("colleague@example.com", PASSWORD).await;
+    assert_eq!(colleague.status(), StatusCode::SEE_OTHER);
+
+    let actions = app.audit_actions();
+    assert_eq!(
+        actions.iter().filter(|a| *a == "auth.lockout").count(),
+        1,
+        "{actions:?}"
     );
 }

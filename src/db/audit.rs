@@ -22,6 +22,7 @@ pub mod action {
     pub const KEY_RATE_LIMIT_CHANGED: &str = "key.rate_limit_changed";
     pub const LOGIN: &str = "auth.login";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
+    pub const LOCKOUT: &str = "auth.lockout";
     pub const LOGOUT: &str = "auth.logout";
     pub const USER_CREATED: &str = "user.created";
 }

@@ -92,3 +92,12 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(users, api_keys);
+
+diesel::table! {
+    login_throttle (subject) {
+        subject -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}

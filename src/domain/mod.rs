@@ -10,5 +10,6 @@ pub mod key_type;
 pub mod password;
 pub mod rate_limit;
 pub mod role;
+pub mod throttle;
 pub mod token;
 pub mod verdict;

@@ -27,6 +27,7 @@ pub const ACTIONS: &[&str] = &[
     action::KEY_RATE_LIMIT_CHANGED,
     action::LOGIN,
     action::LOGIN_FAILED,
+    action::LOCKOUT,
     action::LOGOUT,
     action::USER_CREATED,
 ];

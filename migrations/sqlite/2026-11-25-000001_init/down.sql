@@ -1,3 +1,4 @@
+DROP TABLE login_throttle;
 DROP TABLE setup_tokens;
 DROP TABLE sessions;
 DROP TABLE audit_events;

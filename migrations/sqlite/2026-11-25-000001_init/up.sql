@@ -95,3 +95,12 @@ CREATE TABLE setup_tokens (
     token_hash TEXT PRIMARY KEY NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
+
+-- Failed sign-ins per account and per client address, for slowing down and
+-- locking out password guessing. Shared by every instance.
+CREATE TABLE login_throttle (
+    subject TEXT PRIMARY KEY NOT NULL,
+    failures INTEGER NOT NULL,
+    window_start TIMESTAMP NOT NULL,
+    locked_until TIMESTAMP
+);
