@@ -103,6 +103,14 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_HTTPS")]
     pub https: bool,
 
+    /// Minutes a signed-in session may sit unused before it ends.
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub session_idle_minutes: u32,
+
+    /// Hours a session lasts however busy it is; then sign in again.
+    #[arg(long, env = "LATCHKEY_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_max_hours: u32,
+
     /// HTTP worker threads. Default: one per CPU core.
     #[arg(long, env = "LATCHKEY_WORKERS")]
     pub workers: Option<usize>,

@@ -18,9 +18,11 @@ use crate::db::{self, DatabaseLocation, DbPool};
 use crate::domain::crypto::sha256_hex;
 use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::key_type::Catalogue;
+use crate::domain::session_policy::SessionPolicy;
 use crate::domain::token::random_token;
 use crate::secrets::ServerSecrets;
 use crate::verifier::Verifier;
+use crate::web::clock::Clock;
 use crate::web::error::{AppError, SECURITY_HEADERS, render_outer_errors};
 use crate::web::session_store::DbSessionStore;
 use crate::web::state::AppState;
@@ -30,9 +32,6 @@ use crate::web::{auth, routes};
 /// from a secure origin, for the whole host) when served over HTTPS.
 pub const SESSION_COOKIE: &str = "latchkey_session";
 pub const SECURE_SESSION_COOKIE: &str = "__Host-latchkey_session";
-/// How long a session lasts without being used.
-pub const SESSION_TTL: actix_web::cookie::time::Duration =
-    actix_web::cookie::time::Duration::hours(12);
 /// Largest form body accepted (the trusted IP list is the biggest field).
 const FORM_LIMIT: usize = 64 * 1024;
 
@@ -45,6 +44,8 @@ pub struct Application {
     pub pool: DbPool,
     pub verifier: Arc<Verifier>,
     pub background: Background,
+    /// The console's clock; tests move it forward.
+    pub clock: Arc<Clock>,
 }
 
 impl Application {
@@ -92,6 +93,14 @@ impl Application {
         log::info!("{loaded} live API keys loaded for verification");
         let background = spawn_background(Arc::downgrade(&verifier), pool.clone());
 
+        let session_policy = SessionPolicy {
+            idle: chrono::Duration::minutes(i64::from(serve.session_idle_minutes)),
+            lifetime: chrono::Duration::hours(i64::from(serve.session_max_hours)),
+        };
+        let clock = Arc::new(Clock::default());
+        // Rows outlive the absolute lifetime by nothing: the store drops them then.
+        let session_ttl =
+            actix_web::cookie::time::Duration::hours(i64::from(serve.session_max_hours));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             catalogue,
@@ -99,6 +108,8 @@ impl Application {
             secret_box: secrets.secret_box(),
             verifier: verifier.clone(),
             trusted_proxies,
+            session_policy,
+            clock: clock.clone(),
         });
         let session_key = Key::from(&secrets.session_key);
         let https = serve.https;
@@ -117,7 +128,7 @@ impl Application {
                 .cookie_http_only(true)
                 .cookie_secure(https)
                 .cookie_content_security(CookieContentSecurity::Private)
-                .session_lifecycle(BrowserSession::default().state_ttl(SESSION_TTL))
+                .session_lifecycle(BrowserSession::default().state_ttl(session_ttl))
                 .build();
             App::new()
                 .app_data(state.clone())
@@ -154,6 +165,7 @@ impl Application {
             pool,
             verifier,
             background,
+            clock,
         })
     }
 }

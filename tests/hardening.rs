@@ -14,6 +14,8 @@ both_backends!(
     error_pages_are_the_consoles_own_and_say_nothing_internal,
     state_changes_without_the_sessions_form_token_are_refused,
     repeated_failed_sign_ins_slow_down_then_lock_the_account,
+    sessions_end_when_idle_and_at_their_absolute_lifetime,
+    signing_in_issues_a_new_session_identifier,
 );
 
 /// Who is asking: nobody, or a signed-in user of a role.
@@ -381,4 +383,66 @@ async fn repeated_failed_sign_ins_slow_down_then_lock_the_account(backend: Backe
         1,
         "{actions:?}"
     );
+}
+
+async fn sessions_end_when_idle_and_at_their_absolute_lifetime(backend: Backend) {
+    use chrono::Duration;
+    let app = TestApp::spawn(backend).await;
+    let idle = app.signed_in(Role::Viewer).await;
+    let busy = app.signed_in(Role::Viewer).await;
+    let signed_in = |b: &Browser| {
+        let url = b.url("/settings/integrations");
+        let client = b.client.clone();
+        async move { client.get(url).send().await.unwrap().status() == StatusCode::OK }
+    };
+    // 29 minutes of quiet is fine; activity keeps the busy session going.
+    app.clock.advance(Duration::minutes(29));
+    assert!(signed_in(&idle).await && signed_in(&busy).await);
+    app.clock.advance(Duration::minutes(29));
+    assert!(signed_in(&busy).await);
+    app.clock.advance(Duration::minutes(2));
+    // The idle one was last used 31 minutes ago.
+    assert!(!signed_in(&idle).await, "idle timeout");
+    // Busy all day: every 25 minutes until the 12 hours are up.
+    let mut elapsed = Duration::minutes(60);
+    while elapsed < Duration::hours(12) - Duration::minutes(25) {
+        app.clock.advance(Duration::minutes(25));
+        elapsed += Duration::minutes(25);
+        assert!(signed_in(&busy).await, "still signed in after {elapsed}");
+    }
+    app.clock.advance(Duration::hours(12) - elapsed);
+    assert!(!signed_in(&busy).await, "absolute lifetime");
+}
+
+async fn signing_in_issues_a_new_session_identifier(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("fixation@example.com", Role::Viewer).await;
+    let browser = app.browser();
+    let before = browser.get("/login").await;
+    let planted = before.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let after = browser.login("fixation@example.com", PASSWORD).await;
+    let issued = after.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(planted, issued, "a new identifier at sign-in");
+    // The identifier from before sign-in does not carry the signed-in session.
+    let attacker = Browser::new(&app.base);
+    let with_planted = attacker
+        .client
+        .get(attacker.url("/settings/integrations"))
+        .header("cookie", planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_planted.status(), StatusCode::SEE_OTHER);
 }

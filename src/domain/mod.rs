@@ -10,6 +10,7 @@ pub mod key_type;
 pub mod password;
 pub mod rate_limit;
 pub mod role;
+pub mod session_policy;
 pub mod throttle;
 pub mod token;
 pub mod verdict;

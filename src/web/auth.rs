@@ -12,6 +12,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::db;
 use crate::domain::role::{Permission, Role};
+use crate::domain::session_policy::SessionPolicy;
 use crate::web::error::AppError;
 use crate::web::routes::{self, Access};
 use crate::web::session;
@@ -146,6 +147,19 @@ async fn load_user(req: &ServiceRequest, csrf: String) -> Result<CurrentUser, Ap
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered")
         .clone();
+    // Idle timeout and absolute lifetime, on the console's clock.
+    let now = state.clock.unix();
+    match session::stamps(&session) {
+        Some(stamps) if !state.session_policy.is_expired(stamps, now) => {
+            if SessionPolicy::needs_touch(stamps, now) {
+                session::touch(&session, now)?;
+            }
+        }
+        _ => {
+            session::sign_out(&session);
+            return Err(AppError::LoginRequired);
+        }
+    }
     let row = state
         .db(move |conn| Ok(db::users::find(conn, &user_id)?))
         .await?;

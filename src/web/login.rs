@@ -113,7 +113,7 @@ pub async fn submit(
 
     match user.filter(|u| verified && !u.disabled && !locked) {
         Some(user) => {
-            session::sign_in(&session, &user.id)?;
+            session::sign_in(&session, &user.id, state.clock.unix())?;
             let event = AuditEvent {
                 actor_id: Some(user.id),
                 actor_email: Some(user.email),

@@ -4,7 +4,9 @@ use crate::db::{DbConn, DbPool};
 use crate::domain::crypto::{SecretBox, SecretHasher};
 use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::key_type::Catalogue;
+use crate::domain::session_policy::SessionPolicy;
 use crate::verifier::Verifier;
+use crate::web::clock::Clock;
 use crate::web::error::AppError;
 
 /// Shared by every request handler.
@@ -16,6 +18,8 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// Proxies whose `X-Forwarded-For` is believed; empty means none.
     pub trusted_proxies: IpAllowlist,
+    pub session_policy: SessionPolicy,
+    pub clock: Arc<Clock>,
 }
 
 impl AppState {

@@ -93,6 +93,8 @@ impl Drop for PgDatabase {
 }
 
 pub struct TestApp {
+    /// The console's clock: tests move it forward to check timeouts.
+    pub clock: std::sync::Arc<latchkey::web::clock::Clock>,
     pub base: String,
     pub pool: DbPool,
     pub setup_url: Option<String>,
@@ -203,10 +205,13 @@ impl TestApp {
             key_types,
             trusted_proxies: options.trusted_proxies,
             https: options.https,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
             workers: Some(2),
         };
         let app = Application::build(&storage, &serve).expect("the console starts");
         let test_app = TestApp {
+            clock: app.clock.clone(),
             base: format!("http://{}", app.addr),
             pool: app.pool.clone(),
             setup_url: app.setup_url.clone(),
