@@ -60,6 +60,38 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
             })?;
             println!("Added {email} as {}.", role.label());
         }
+        UsersCommand::SetRole { email, role } => {
+            let role: Role = role.parse()?;
+            let detail = format!("role set to {}", role.label());
+            change_access(
+                &mut conn,
+                &email,
+                action::ROLE_CHANGED,
+                detail,
+                Some(role.as_str()),
+                None,
+            )?;
+        }
+        UsersCommand::Disable { email } => {
+            change_access(
+                &mut conn,
+                &email,
+                action::USER_DISABLED,
+                "disabled".into(),
+                None,
+                Some(true),
+            )?;
+        }
+        UsersCommand::Enable { email } => {
+            change_access(
+                &mut conn,
+                &email,
+                action::USER_ENABLED,
+                "enabled".into(),
+                None,
+                Some(false),
+            )?;
+        }
         UsersCommand::List => {
             let all = users::list(&mut conn)?;
             if all.is_empty() {
@@ -83,5 +115,37 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
             }
         }
     }
+    Ok(())
+}
+
+/// Changes a user's role or disabled flag and records it, in one transaction.
+fn change_access(
+    conn: &mut db::DbConn,
+    email: &str,
+    what: &'static str,
+    detail: String,
+    role: Option<&str>,
+    disabled: Option<bool>,
+) -> anyhow::Result<()> {
+    let email = email.trim().to_lowercase();
+    let changed = db::write_transaction(conn, |conn| {
+        if !users::update_access(conn, &email, role, disabled)? {
+            return Ok(false);
+        }
+        audit::record(
+            conn,
+            &AuditEvent {
+                actor_email: Some("command line".into()),
+                action: what,
+                detail: format!("{email}: {detail}"),
+                ..AuditEvent::default()
+            },
+        )?;
+        Ok::<_, diesel::result::Error>(true)
+    })?;
+    if !changed {
+        bail!("there is no user with the email {email}");
+    }
+    println!("{email}: {detail}.");
     Ok(())
 }

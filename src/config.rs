@@ -46,6 +46,24 @@ pub enum UsersCommand {
     },
     /// List users with their roles.
     List,
+    /// Change a user's role; it applies to their very next request.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        /// administrator, support or viewer.
+        #[arg(long)]
+        role: String,
+    },
+    /// Stop a user signing in; they are signed out on their next request.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// Where data and the server's own secrets live. Shared by every subcommand.

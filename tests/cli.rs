@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use common::{Backend, PgDatabase};
 
 both_backends!(
+    roles_are_changed_and_users_disabled_from_the_command_line,
     users_are_added_from_standard_input_and_listed,
     bad_users_are_refused_with_a_reason
 );
@@ -194,4 +195,64 @@ fn connection_errors_say_what_failed() {
         assert!(stderr.contains(expected), "{url}: {stderr}");
         assert!(!stderr.contains("hunter2"), "the password is not shown");
     }
+}
+
+async fn roles_are_changed_and_users_disabled_from_the_command_line(backend: Backend) {
+    let db = database(backend);
+    let add = latchkey(
+        &db,
+        &[
+            "users",
+            "add",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "viewer",
+        ],
+        "a long enough password\n",
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+
+    let promote = latchkey(
+        &db,
+        &[
+            "users",
+            "set-role",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "support",
+        ],
+        "",
+    );
+    assert!(promote.status.success(), "{}", text(&promote.stderr));
+    assert!(text(&latchkey(&db, &["users", "list"], "").stdout).contains("Support"));
+
+    let disable = latchkey(&db, &["users", "disable", "--email", "OPS@example.com"], "");
+    assert!(disable.status.success());
+    assert!(text(&latchkey(&db, &["users", "list"], "").stdout).contains("(disabled)"));
+    let enable = latchkey(&db, &["users", "enable", "--email", "ops@example.com"], "");
+    assert!(enable.status.success());
+    assert!(!text(&latchkey(&db, &["users", "list"], "").stdout).contains("(disabled)"));
+
+    let nobody = latchkey(
+        &db,
+        &["users", "disable", "--email", "nobody@example.com"],
+        "",
+    );
+    assert!(!nobody.status.success());
+    assert!(text(&nobody.stderr).contains("no user with the email"));
+    let bad_role = latchkey(
+        &db,
+        &[
+            "users",
+            "set-role",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "root",
+        ],
+        "",
+    );
+    assert!(!bad_role.status.success());
 }

@@ -25,6 +25,10 @@ pub mod action {
     pub const LOCKOUT: &str = "auth.lockout";
     pub const LOGOUT: &str = "auth.logout";
     pub const USER_CREATED: &str = "user.created";
+    pub const PASSWORD_CHANGED: &str = "user.password_changed";
+    pub const ROLE_CHANGED: &str = "user.role_changed";
+    pub const USER_DISABLED: &str = "user.disabled";
+    pub const USER_ENABLED: &str = "user.enabled";
 }
 
 pub fn record(conn: &mut DbConn, event: &AuditEvent) -> QueryResult<()> {

@@ -59,6 +59,37 @@ pub fn list(conn: &mut crate::db::DbConn) -> QueryResult<Vec<UserRow>> {
         .load(conn)
 }
 
+pub fn set_password(
+    conn: &mut crate::db::DbConn,
+    id: &str,
+    password_hash: &str,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(password_hash))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Changes a user's role or disabled flag; returns false if there is no such user.
+pub fn update_access(
+    conn: &mut crate::db::DbConn,
+    email: &str,
+    role: Option<&str>,
+    disabled: Option<bool>,
+) -> QueryResult<bool> {
+    let target = users::table.filter(users::email.eq(email));
+    let updated = match (role, disabled) {
+        (Some(role), _) => diesel::update(target)
+            .set(users::role.eq(role))
+            .execute(conn)?,
+        (None, Some(disabled)) => diesel::update(target)
+            .set(users::disabled.eq(disabled))
+            .execute(conn)?,
+        (None, None) => 0,
+    };
+    Ok(updated == 1)
+}
+
 pub fn email_taken(err: &diesel::result::Error) -> bool {
     matches!(
         err,

@@ -15,17 +15,85 @@ pub enum PasswordPolicyError {
     TooShort,
     #[error("The password can be at most {MAX_CHARS} characters long.")]
     TooLong,
+    #[error(
+        "That password is too common or too easy to guess. Choose another; a few unrelated words work well."
+    )]
+    Common,
 }
+
+/// Passwords of allowed length that appear in public breach lists, or close
+/// variants of them. Compared ignoring case, spaces and punctuation.
+const COMMON: &[&str] = &[
+    "password1234",
+    "password12345",
+    "password123456",
+    "passwordpassword",
+    "password1password",
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456123456",
+    "123123123123",
+    "111111111111",
+    "000000000000",
+    "qwertyuiop12",
+    "qwertyuiopasdf",
+    "qwertyuiopasdfgh",
+    "qwerty123456",
+    "qwertyqwerty",
+    "1qaz2wsx3edc",
+    "1q2w3e4r5t6y",
+    "zaq12wsxcde3",
+    "iloveyou1234",
+    "iloveyouiloveyou",
+    "abcdefghijkl",
+    "abcdefghijklm",
+    "abc123abc123",
+    "welcome12345",
+    "welcome123456",
+    "letmein12345",
+    "letmeinletmein",
+    "administrator",
+    "administrator1",
+    "admin1234567",
+    "adminadmin123",
+    "changeme1234",
+    "changemechangeme",
+    "monkey123456",
+    "dragon123456",
+    "football1234",
+    "baseball1234",
+    "sunshine1234",
+    "princess1234",
+    "superman1234",
+    "trustno1trustno1",
+    "correcthorsebatterystaple",
+    "passw0rd1234",
+    "p4ssw0rd1234",
+    "latchkey1234",
+    "latchkeylatchkey",
+    "apikeyapikey",
+    "secretsecret",
+];
 
 pub fn check_policy(password: &str) -> Result<(), PasswordPolicyError> {
     let chars = password.chars().count();
     if chars < MIN_CHARS {
-        Err(PasswordPolicyError::TooShort)
-    } else if chars > MAX_CHARS {
-        Err(PasswordPolicyError::TooLong)
-    } else {
-        Ok(())
+        return Err(PasswordPolicyError::TooShort);
     }
+    if chars > MAX_CHARS {
+        return Err(PasswordPolicyError::TooLong);
+    }
+    let folded: String = password
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let one_repeated_character = folded.chars().all(|c| Some(c) == folded.chars().next());
+    if one_repeated_character || COMMON.contains(&folded.as_str()) {
+        return Err(PasswordPolicyError::Common);
+    }
+    Ok(())
 }
 
 pub fn hash(password: &str) -> String {
@@ -71,9 +139,27 @@ mod tests {
     }
 
     #[test]
+    fn common_and_trivial_passwords_are_refused() {
+        for common in [
+            "Password1234",
+            "qwerty123456",
+            "correct horse battery staple!",
+            "aaaaaaaaaaaaaa",
+            "Letmein12345",
+        ] {
+            assert_eq!(
+                check_policy(common),
+                Err(PasswordPolicyError::Common),
+                "{common}"
+            );
+        }
+        assert_eq!(check_policy("a long passphrase of my own"), Ok(()));
+    }
+
+    #[test]
     fn the_policy_bounds_length_in_characters() {
         assert_eq!(check_policy("short"), Err(PasswordPolicyError::TooShort));
-        assert_eq!(check_policy(&"é".repeat(12)), Ok(()));
+        assert_eq!(check_policy("éàüöçñßøåæœı"), Ok(()));
         assert_eq!(
             check_policy(&"a".repeat(129)),
             Err(PasswordPolicyError::TooLong)

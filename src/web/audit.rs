@@ -30,6 +30,10 @@ pub const ACTIONS: &[&str] = &[
     action::LOCKOUT,
     action::LOGOUT,
     action::USER_CREATED,
+    action::PASSWORD_CHANGED,
+    action::ROLE_CHANGED,
+    action::USER_DISABLED,
+    action::USER_ENABLED,
 ];
 
 #[derive(Debug, Default, serde::Deserialize)]

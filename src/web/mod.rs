@@ -1,6 +1,7 @@
 //! The HTTP surface: thin handlers that parse input into domain types, call
 //! the domain and the database, and render a template.
 
+pub mod account;
 pub mod api;
 pub mod assets;
 pub mod audit;

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
-use crate::web::{api, assets, audit, home, keys, login, setup};
+use crate::web::{account, api, assets, audit, home, keys, login, setup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -64,6 +64,10 @@ route_table! {
     }
     "/logout" {
         post => login::logout, SignedIn;
+    }
+    "/account/password" {
+        get => account::form, SignedIn;
+        post => account::submit, SignedIn;
     }
     "/setup" {
         get => setup::form, Public;

@@ -10,7 +10,7 @@ use latchkey::startup::Application;
 use reqwest::{Client, Response, StatusCode, redirect};
 use tempfile::TempDir;
 
-pub const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "violet kettle under the stairs";
 
 /// Where PostgreSQL test databases are created. Trust authentication, as on
 /// this project's machines; override with LATCHKEY_TEST_POSTGRES.
