@@ -89,7 +89,7 @@ pub fn check_policy(password: &str) -> Result<(), PasswordPolicyError> {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    let one_repeated_character = folded.chars().all(|c| Some(c) == folded.chars().next());
+    let one_repeated_character = folded.chars().all(|c| folded.starts_with(c));
     if one_repeated_character || COMMON.contains(&folded.as_str()) {
         return Err(PasswordPolicyError::Common);
     }
