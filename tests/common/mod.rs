@@ -380,9 +380,11 @@ impl Browser {
             .send()
             .await
             .expect("POST");
-        // Signing in or out starts a new session, with a new token.
+        // Signing in (also through setup or a password change) or out starts a
+        // new session, with a new token.
+        let signs_in = ["/login", "/setup", "/account/password"].contains(&path);
         let session_changed =
-            (path == "/login" && response.status() == StatusCode::SEE_OTHER) || path == "/logout";
+            (signs_in && response.status() == StatusCode::SEE_OTHER) || path == "/logout";
         if session_changed {
             *self.csrf.lock().unwrap() = None;
         }

@@ -1,0 +1,154 @@
+//! With logging at its most verbose, the full create / verify / delete flow
+//! leaves no plaintext key or secret in the logs or the database files.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use common::{Browser, input_value};
+use latchkey::domain::hmac_signature;
+use reqwest::StatusCode;
+
+#[actix_web::test]
+async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("latchkey.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            &dir.path().join("data/latchkey.db").to_string_lossy(),
+        ])
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut setup_url = None;
+    for _ in 0..200 {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Some(at) = log.find("/setup?token=") {
+            let token: String = log[at + 13..]
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect();
+            setup_url = Some(format!("/setup?token={token}"));
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    let setup_url = setup_url.expect("the setup link is printed");
+    let token = setup_url.split('=').nth(1).unwrap().to_owned();
+
+    let admin = Browser::new(&base);
+    admin.get(&setup_url).await;
+    let created = admin
+        .post(
+            "/setup",
+            &[
+                ("token", &token),
+                ("email", "admin@example.com"),
+                ("password", common::PASSWORD),
+                ("password_confirm", common::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+
+    let mut secrets = Vec::new();
+    let (_, bearer_page) = admin.generate("ucd", "Traced bearer", "127.0.0.1").await;
+    let bearer = input_value(&bearer_page, "revealed-key").unwrap();
+    secrets.push(bearer.clone());
+    secrets.push(
+        latchkey::domain::api_key::parse(&bearer)
+            .unwrap()
+            .secret
+            .to_owned(),
+    );
+    let (_, pair_page) = admin.generate("hubhmac", "Traced pair", "").await;
+    let key_id = input_value(&pair_page, "revealed-key").unwrap();
+    let pair_secret = input_value(&pair_page, "revealed-secret").unwrap();
+    secrets.push(pair_secret.clone());
+    // The Basic credential as it travels, base64-encoded.
+    secrets.push(B64.encode(format!("{key_id}:{pair_secret}")));
+
+    let client = reqwest::Client::new();
+    let verified = client
+        .post(format!("{base}/api/v1/keys/verify"))
+        .json(&serde_json::json!({ "key": bearer }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::OK);
+    let forward = client
+        .get(format!("{base}/api/v1/auth"))
+        .header("x-api-key", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forward.status(), StatusCode::OK);
+    let basic = format!("Basic {}", B64.encode(format!("{key_id}:{pair_secret}")));
+    client
+        .get(format!("{base}/api/v1/auth"))
+        .header("authorization", basic)
+        .send()
+        .await
+        .unwrap();
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let to_sign = hmac_signature::string_to_sign(&date, "GET", "/");
+    let signature = B64.encode(hmac_signature::sign(pair_secret.as_bytes(), &to_sign));
+    let signed = client
+        .get(format!("{base}/api/v1/auth"))
+        .header("date", &date)
+        .header(
+            "authorization",
+            format!("LK-HMAC-SHA256 KeyId={key_id}, Signature={signature}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::OK);
+    let id = latchkey::domain::api_key::parse(&bearer)
+        .unwrap()
+        .public_id
+        .to_owned();
+    admin
+        .post(&format!("/settings/integrations/keys/{id}/delete"), &[])
+        .await;
+
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(server.wait().unwrap().success());
+
+    let log = std::fs::read(&log_path).unwrap();
+    assert!(log.len() > 1000, "trace logging was on");
+    let mut searched = vec![("log".to_owned(), log)];
+    for entry in std::fs::read_dir(dir.path().join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        searched.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+    }
+    for (place, bytes) in searched {
+        for secret in &secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{place} holds a plaintext key or secret"
+            );
+        }
+    }
+}
