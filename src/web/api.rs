@@ -9,7 +9,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use crate::db;
 use crate::domain::hmac_signature;
 use crate::domain::verdict::Outcome;
 use crate::verifier::{Presented, Verdict};
@@ -83,7 +82,7 @@ pub async fn verify(
     let presented = Presented {
         client_ip,
         expected_type: body.type_code.as_deref(),
-        now: db::now(),
+        now: state.clock.now(),
     };
     let verdict = match &body.secret {
         Some(secret) => state
@@ -106,7 +105,7 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     let presented = Presented {
         client_ip: client_addr(&req),
         expected_type: expected,
-        now: db::now(),
+        now: state.clock.now(),
     };
     let verdict = match credential(headers) {
         Credential::Token(token) => state.verifier.verify_token(&token, &presented),

@@ -30,7 +30,7 @@ pub async fn confirm(
         .ok_or_else(super::no_such_key)?;
     ok(&ConfirmPage {
         chrome: Chrome::for_user(&user, None, "integrations"),
-        key: KeyRow::new(view, &state.catalogue, db::now()),
+        key: KeyRow::new(view, &state.catalogue, state.clock.now()),
     })
 }
 

@@ -32,7 +32,7 @@ async fn detail_page(
     id: String,
     flash: Option<Flash>,
 ) -> Result<DetailPage, AppError> {
-    let now = db::now();
+    let now = state.clock.now();
     let first_day = (now.date() - Days::new(usage_chart::DAYS - 1)).to_string();
     let (view, rows) = state
         .db(move |conn| {

@@ -65,7 +65,7 @@ fn type_options(state: &AppState, selected: &str) -> Vec<TypeOption> {
         .catalogue
         .all()
         .iter()
-        .filter(|t| !t.is_disabled(db::now()))
+        .filter(|t| !t.is_disabled(state.clock.now()))
         .map(|t| TypeOption {
             code: t.code.clone(),
             name: t.name.clone(),
@@ -116,7 +116,7 @@ pub async fn details_submit(
     form: web::Form<KeyRequestForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let request = match form.validate(&state.catalogue, db::now()) {
+    let request = match form.validate(&state.catalogue, state.clock.now()) {
         Ok(request) => request,
         Err(errors) => {
             return render(

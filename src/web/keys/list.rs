@@ -2,7 +2,7 @@ use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::db::{self, keys};
+use crate::db::keys;
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
 use crate::web::keys::KeyRow;
@@ -82,7 +82,7 @@ pub async fn load(
             Ok((total, views))
         })
         .await?;
-    let now = db::now();
+    let now = state.clock.now();
     let rows = views
         .into_iter()
         .map(|v| KeyRow::new(v, &state.catalogue, now))
