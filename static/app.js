@@ -40,6 +40,28 @@
     }
   });
 
+  // Times: the server writes UTC; show them in the reader's time zone, keep the
+  // UTC value on hover, and say "3 days ago" where a column is for scanning.
+  var localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  var relativeFormat = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+  function relative(date) {
+    var seconds = (date.getTime() - Date.now()) / 1000;
+    var units = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(seconds) >= units[i][1]) {
+        return relativeFormat.format(Math.round(seconds / units[i][1]), units[i][0]);
+      }
+    }
+    return relativeFormat.format(0, "minute");
+  }
+  document.querySelectorAll("time[datetime][data-local]").forEach(function (el) {
+    var date = new Date(el.getAttribute("datetime"));
+    if (isNaN(date.getTime())) { return; }
+    var local = localFormat.format(date);
+    el.setAttribute("title", el.getAttribute("title") ? local + " · " + el.getAttribute("title") : local);
+    el.textContent = el.hasAttribute("data-relative") && relativeFormat ? relative(date) : local;
+  });
+
   // The key modal: focus stays inside it, Escape closes it.
   var modal = document.querySelector("[data-modal]");
   if (modal) {

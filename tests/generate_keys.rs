@@ -5,6 +5,7 @@ mod common;
 use common::Backend;
 
 both_backends!(
+    keys_about_to_expire_are_flagged,
     a_key_is_generated_with_trusted_cidrs_shown_once_and_listed_masked,
     reloading_or_going_back_never_shows_the_key_again_nor_makes_a_second,
     another_administrators_draft_cannot_be_used,
@@ -334,4 +335,26 @@ async fn a_deployer_catalogue_replaces_the_built_in_types_and_limits(backend: Ba
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     let unknown = admin.submit_details("ucd", "Old type").await;
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn keys_about_to_expire_are_flagged(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let token = admin.generate_token("tsms", "Nearly done").await;
+    let id = api_key::parse(&token).unwrap().public_id.to_owned();
+    let soon = latchkey::db::now() + chrono::Duration::days(3);
+    diesel::update(api_keys::table.find(&id))
+        .set(api_keys::expires_at.eq(Some(soon)))
+        .execute(&mut app.conn())
+        .unwrap();
+    let list = admin.html("/settings/integrations").await;
+    assert!(list.contains(">Expiring soon<"));
+    app.clock.advance(chrono::Duration::days(4));
+    let viewer = app.signed_in(Role::Viewer).await;
+    assert!(
+        viewer
+            .html("/settings/integrations")
+            .await
+            .contains(">Expired<")
+    );
 }

@@ -96,7 +96,8 @@ impl Moment {
         Moment {
             iso: iso(at),
             title: at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            text: at.format("%Y-%m-%d %H:%M").to_string(),
+            // Scripts rewrite it in the reader's own time zone; without them it reads as UTC.
+            text: at.format("%Y-%m-%d %H:%M UTC").to_string(),
         }
     }
 

@@ -57,10 +57,13 @@ pub struct KeyRow {
 
 /// Keys unused this long are flagged in the list.
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::days(90);
+/// Keys that stop working within this long are shown as expiring soon.
+pub const EXPIRING_WITHIN: chrono::Duration = chrono::Duration::days(7);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Active,
+    ExpiringSoon,
     Expired,
     /// The key's type was switched off; its keys are refused.
     Disabled,
@@ -70,6 +73,7 @@ impl Status {
     pub fn label(self) -> &'static str {
         match self {
             Status::Active => "Active",
+            Status::ExpiringSoon => "Expiring soon",
             Status::Expired => "Expired",
             Status::Disabled => "Disabled",
         }
@@ -78,6 +82,7 @@ impl Status {
     pub fn css_class(self) -> &'static str {
         match self {
             Status::Active => "badge badge-active",
+            Status::ExpiringSoon => "badge badge-expiring",
             Status::Expired => "badge badge-expired",
             Status::Disabled => "badge badge-disabled",
         }
@@ -92,6 +97,8 @@ impl KeyRow {
             Status::Disabled
         } else if key.expires_at.is_some_and(|at| at <= now) {
             Status::Expired
+        } else if key.expires_at.is_some_and(|at| at <= now + EXPIRING_WITHIN) {
+            Status::ExpiringSoon
         } else {
             Status::Active
         };
