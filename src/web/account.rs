@@ -11,6 +11,7 @@ use crate::domain::password;
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
+use crate::web::views::FieldMessages;
 use crate::web::views::{Chrome, Flash};
 use crate::web::{render, see_other, session};
 
@@ -19,15 +20,6 @@ use crate::web::{render, see_other, session};
 struct PasswordPage {
     chrome: Chrome,
     errors: Vec<(&'static str, String)>,
-}
-
-impl PasswordPage {
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
 }
 
 #[derive(serde::Deserialize)]

@@ -14,6 +14,7 @@ use crate::domain::role::Role;
 use crate::web::auth::{CsrfToken, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
+use crate::web::views::FieldMessages;
 use crate::web::views::{Chrome, Flash};
 use crate::web::{ok, render, see_other, session};
 
@@ -27,15 +28,6 @@ struct SetupPage {
     token: String,
     email: String,
     errors: Vec<(&'static str, String)>,
-}
-
-impl SetupPage {
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
 }
 
 #[derive(serde::Deserialize)]

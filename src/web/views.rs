@@ -132,3 +132,17 @@ impl Can {
         }
     }
 }
+
+/// Per-field messages of a form that did not validate, in form order.
+pub trait FieldMessages {
+    /// The message for one field, if it has one.
+    fn message_for(&self, field: &str) -> Option<&str>;
+}
+
+impl FieldMessages for Vec<(&'static str, String)> {
+    fn message_for(&self, field: &str) -> Option<&str> {
+        self.iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}

@@ -25,6 +25,7 @@ use crate::domain::token::{is_token, random_token};
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
+use crate::web::views::FieldMessages;
 use crate::web::views::{Chrome, Flash, Moment};
 use crate::web::{render, see_other, session};
 
@@ -43,15 +44,6 @@ struct DetailsPage {
     form: KeyRequestForm,
     types: Vec<TypeOption>,
     errors: FieldErrors,
-}
-
-impl DetailsPage {
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
 }
 
 struct TypeOption {
