@@ -101,8 +101,10 @@ async fn administrators_change_a_rate_limit_and_it_applies_at_once(backend: Back
         .html(&format!("/settings/integrations/keys/{id}"))
         .await;
     assert!(
-        page.contains("1 requests per minute") || page.contains("Rate limit set to 1 per minute")
+        page.contains("Rate limit set to 1 per minute."),
+        "the flash says so"
     );
+    assert!(page.contains("1 request per minute"), "the page shows it");
     let verify = |key: String| {
         let base = app.base.clone();
         async move {

@@ -47,7 +47,8 @@ pub fn record(conn: &mut DbConn, event: &AuditEvent) -> QueryResult<()> {
         .map(drop)
 }
 
-#[derive(Debug, Queryable)]
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
 pub struct AuditRow {
     pub at: chrono::NaiveDateTime,
     pub actor_email: Option<String>,
@@ -68,24 +69,6 @@ pub struct AuditFilter {
     /// Exclusive, UTC.
     pub until: Option<chrono::NaiveDateTime>,
 }
-
-type Columns = (
-    audit_events::at,
-    audit_events::actor_email,
-    audit_events::action,
-    audit_events::key_id,
-    audit_events::client_ip,
-    audit_events::detail,
-);
-
-const COLUMNS: Columns = (
-    audit_events::at,
-    audit_events::actor_email,
-    audit_events::action,
-    audit_events::key_id,
-    audit_events::client_ip,
-    audit_events::detail,
-);
 
 type Backend = <DbConn as diesel::Connection>::Backend;
 
@@ -120,7 +103,7 @@ pub fn page(
         .order((audit_events::at.desc(), audit_events::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select(COLUMNS)
+        .select(AuditRow::as_select())
         .load(conn)
 }
 

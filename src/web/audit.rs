@@ -11,10 +11,9 @@ use chrono::{Days, NaiveDate};
 use crate::db::audit::{self, AuditFilter, AuditRow, action};
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
-use crate::web::keys::list::Pager;
-use crate::web::ok;
+use crate::web::render;
 use crate::web::state::AppState;
-use crate::web::views::{Chrome, Moment};
+use crate::web::views::{Chrome, Moment, Pager};
 
 pub const PAGE_SIZE: i64 = 50;
 /// Most rows one CSV export carries; narrow the filters for more.
@@ -123,12 +122,7 @@ pub async fn page(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let page = query.page.unwrap_or(1);
-    if !(1..=1_000_000).contains(&page) {
-        return Err(AppError::BadRequest(
-            "The page number must be 1 or more.".into(),
-        ));
-    }
+    let page = Pager::requested(query.page)?;
     let filter_query = filter_query_string(&req);
     let (rows, total, error) = match query.filter() {
         Err(message) => (Vec::new(), 0, Some(message)),
@@ -154,18 +148,16 @@ pub async fn page(
         actions: ACTIONS,
         error,
         rows,
-        pager: Pager {
+        pager: Pager::new(
             page,
-            pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
             total,
-        },
+            PAGE_SIZE,
+            filter_query.clone(),
+            ("event", "events"),
+        ),
         filter_query,
     };
-    if status.is_success() {
-        ok(&page)
-    } else {
-        crate::web::render(status, &page)
-    }
+    render(status, &page)
 }
 
 /// The current filters without the page number.

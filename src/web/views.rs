@@ -146,3 +146,97 @@ impl FieldMessages for Vec<(&'static str, String)> {
             .map(|(_, m)| m.as_str())
     }
 }
+
+/// Which page of a long list is shown, and how to link to its neighbours.
+#[derive(Debug)]
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    /// Other query parameters (filters) the page links keep, ending in `&` if any.
+    pub query: String,
+    noun: (&'static str, &'static str),
+}
+
+impl Pager {
+    /// Far beyond any real list; keeps the offset arithmetic in range.
+    const MAX_PAGE: i64 = 1_000_000;
+
+    /// The page asked for in the address (1 when absent).
+    pub fn requested(page: Option<i64>) -> Result<i64, crate::web::error::AppError> {
+        let page = page.unwrap_or(1);
+        if (1..=Self::MAX_PAGE).contains(&page) {
+            Ok(page)
+        } else {
+            Err(crate::web::error::AppError::BadRequest(
+                "The page number must be 1 or more.".into(),
+            ))
+        }
+    }
+
+    /// `noun` is the singular and plural of what is counted.
+    pub fn new(
+        page: i64,
+        total: i64,
+        page_size: i64,
+        query: String,
+        noun: (&'static str, &'static str),
+    ) -> Self {
+        Pager {
+            page,
+            pages: ((total + page_size - 1) / page_size).max(1),
+            total,
+            query: if query.is_empty() {
+                query
+            } else {
+                format!("{query}&")
+            },
+            noun,
+        }
+    }
+
+    pub fn prev(&self) -> Option<i64> {
+        (self.page > 1).then(|| self.page - 1)
+    }
+
+    pub fn next(&self) -> Option<i64> {
+        (self.page < self.pages).then(|| self.page + 1)
+    }
+
+    pub fn noun(&self) -> &'static str {
+        if self.total == 1 {
+            self.noun.0
+        } else {
+            self.noun.1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pager_keeps_filters_and_counts_pages() {
+        let pager = Pager::new(2, 101, 50, "action=key.deleted".into(), ("event", "events"));
+        assert_eq!(
+            (pager.pages, pager.prev(), pager.next()),
+            (3, Some(1), Some(3))
+        );
+        assert_eq!(pager.query, "action=key.deleted&");
+        assert_eq!(pager.noun(), "events");
+        let one = Pager::new(1, 1, 20, String::new(), ("key", "keys"));
+        assert_eq!(
+            (
+                one.pages,
+                one.prev(),
+                one.next(),
+                one.query.as_str(),
+                one.noun()
+            ),
+            (1, None, None, "", "key")
+        );
+        assert!(Pager::requested(Some(0)).is_err());
+        assert_eq!(Pager::requested(None).unwrap(), 1);
+    }
+}

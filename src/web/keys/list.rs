@@ -9,11 +9,9 @@ use crate::web::keys::KeyRow;
 use crate::web::ok;
 use crate::web::session;
 use crate::web::state::AppState;
-use crate::web::views::{Can, Chrome};
+use crate::web::views::{Can, Chrome, Pager};
 
 pub const PAGE_SIZE: i64 = 20;
-/// Far beyond any real list; keeps the offset arithmetic in range.
-const MAX_PAGE: i64 = 1_000_000;
 
 /// The API key list, with the one-time modal when a key was just generated.
 #[derive(Template)]
@@ -24,23 +22,6 @@ pub struct ListPage {
     pub rows: Vec<KeyRow>,
     pub pager: Pager,
     pub revealed: Option<super::generate::Revealed>,
-}
-
-#[derive(Debug)]
-pub struct Pager {
-    pub page: i64,
-    pub pages: i64,
-    pub total: i64,
-}
-
-impl Pager {
-    pub fn prev(&self) -> Option<i64> {
-        (self.page > 1).then(|| self.page - 1)
-    }
-
-    pub fn next(&self) -> Option<i64> {
-        (self.page < self.pages).then(|| self.page + 1)
-    }
 }
 
 #[derive(serde::Deserialize)]
@@ -54,12 +35,7 @@ pub async fn page(
     user: CurrentUser,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = query.page.unwrap_or(1);
-    if !(1..=MAX_PAGE).contains(&page) {
-        return Err(AppError::BadRequest(
-            "The page number must be 1 or more.".into(),
-        ));
-    }
+    let page = Pager::requested(query.page)?;
     let flash = session::take_flash(&session);
     let list = load(&state, &user, page).await?;
     ok(&ListPage {
@@ -91,11 +67,7 @@ pub async fn load(
         chrome: Chrome::for_user(user, None, "integrations"),
         can: Can::for_role(user.role),
         rows,
-        pager: Pager {
-            page,
-            pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
-            total,
-        },
+        pager: Pager::new(page, total, PAGE_SIZE, String::new(), ("key", "keys")),
         revealed: None,
     })
 }
