@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Controls that need this script (Copy buttons) are shown only once it runs.
+  document.documentElement.classList.add("js");
+
   function announce(message) {
     var status = document.querySelector("[data-copy-status]");
     if (status) { status.textContent = message; }
