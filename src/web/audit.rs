@@ -19,21 +19,29 @@ pub const PAGE_SIZE: i64 = 50;
 /// Most rows one CSV export carries; narrow the filters for more.
 pub const MAX_EXPORT: i64 = 100_000;
 
-/// Every action the console records, for the filter's choices.
-pub const ACTIONS: &[&str] = &[
-    action::KEY_CREATED,
-    action::KEY_DELETED,
-    action::KEY_RATE_LIMIT_CHANGED,
-    action::LOGIN,
-    action::LOGIN_FAILED,
-    action::LOCKOUT,
-    action::LOGOUT,
-    action::USER_CREATED,
-    action::PASSWORD_CHANGED,
-    action::ROLE_CHANGED,
-    action::USER_DISABLED,
-    action::USER_ENABLED,
+/// Every action the console records, with the words people read for it.
+pub const ACTIONS: &[(&str, &str)] = &[
+    (action::KEY_CREATED, "Key generated"),
+    (action::KEY_DELETED, "Key deleted"),
+    (action::KEY_RATE_LIMIT_CHANGED, "Rate limit changed"),
+    (action::LOGIN, "Signed in"),
+    (action::LOGIN_FAILED, "Sign-in failed"),
+    (action::LOCKOUT, "Sign-in paused"),
+    (action::LOGOUT, "Signed out"),
+    (action::USER_CREATED, "User added"),
+    (action::PASSWORD_CHANGED, "Password changed"),
+    (action::ROLE_CHANGED, "Role changed"),
+    (action::USER_DISABLED, "User disabled"),
+    (action::USER_ENABLED, "User enabled"),
 ];
+
+/// The label of a recorded action; an unknown code (from a newer version) reads as itself.
+fn action_label(code: &str) -> &str {
+    ACTIONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, label)| label)
+}
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct AuditQuery {
@@ -63,7 +71,10 @@ impl AuditQuery {
             }
         };
         let action = text(&self.action);
-        if action.as_deref().is_some_and(|a| !ACTIONS.contains(&a)) {
+        if action
+            .as_deref()
+            .is_some_and(|a| !ACTIONS.iter().any(|(code, _)| *code == a))
+        {
             return Err("That action is not one the console records.".into());
         }
         let from = day(&self.from, "From")?;
@@ -84,6 +95,7 @@ struct EventRow {
     at: Moment,
     actor: String,
     action: String,
+    action_label: String,
     key_id: String,
     client_ip: String,
     detail: String,
@@ -94,6 +106,7 @@ impl From<AuditRow> for EventRow {
         EventRow {
             at: Moment::new(row.at),
             actor: row.actor_email.unwrap_or_default(),
+            action_label: action_label(&row.action).to_owned(),
             action: row.action,
             key_id: row.key_id.unwrap_or_default(),
             client_ip: row.client_ip.unwrap_or_default(),
@@ -107,7 +120,7 @@ impl From<AuditRow> for EventRow {
 struct AuditPage {
     chrome: Chrome,
     query: AuditQuery,
-    actions: &'static [&'static str],
+    actions: &'static [(&'static str, &'static str)],
     error: Option<String>,
     rows: Vec<EventRow>,
     pager: Pager,
