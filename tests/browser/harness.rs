@@ -417,7 +417,7 @@ impl Chrome {
         );
     }
 
-    /// Presses one key (or a chord, e.g. `[Key::Shift, Key::Tab]`) on whatever has focus.
+    /// Presses one key on whatever has focus.
     pub async fn press(&self, key: Key) {
         self.driver
             .action_chain()
@@ -427,6 +427,7 @@ impl Chrome {
             .expect("press a key");
     }
 
+    /// Presses `key` while holding `modifier` (Shift+Tab, Ctrl+V).
     pub async fn press_with(&self, modifier: Key, key: impl Into<TypingData>) {
         self.driver
             .action_chain()
@@ -463,14 +464,15 @@ impl Chrome {
         .to_owned()
     }
 
-    /// Whether the focused element shows a focus indicator (an outline or a ring).
+    /// Whether the focused element shows a focus indicator: an opaque outline
+    /// at least 2px wide (the console's one focus style).
     pub async fn focus_is_visible(&self) -> bool {
         self.script(
             r#"const e = document.activeElement;
             if (!e || e === document.body) return false;
             const s = getComputedStyle(e);
-            const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
-            return outline || (s.boxShadow && s.boxShadow !== "none");"#,
+            return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2
+              && s.outlineColor !== "transparent" && !/, 0\)$/.test(s.outlineColor);"#,
             vec![],
         )
         .await
@@ -490,7 +492,7 @@ impl Chrome {
                 let style = self
                     .script(
                         "const s = getComputedStyle(document.activeElement); \
-                         return [s.outlineStyle, s.outlineWidth, s.boxShadow, document.activeElement.matches(':focus'), document.hasFocus(), document.activeElement.type].join(' ');",
+                         return [s.outlineStyle, s.outlineWidth, s.outlineColor].join(' ');",
                         vec![],
                     )
                     .await;
