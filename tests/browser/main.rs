@@ -638,3 +638,85 @@ async fn times_are_shown_in_the_readers_time_zone() {
     })
     .await;
 }
+
+/// Every status a key can have, as its badge, in one list a reviewer can look
+/// at; axe checks the badges' contrast.
+#[actix_web::test]
+async fn each_key_status_shows_its_badge() {
+    // The default catalogue, plus a type switched off ten minutes from now.
+    let from = (chrono::Utc::now() + chrono::Duration::minutes(10)).format("%Y-%m-%dT%H:%M:%SZ");
+    let catalogue = format!(
+        "{}\n[[type]]\ncode = \"legacypush\"\nname = \"Legacy Push\"\nscheme = \"bearer\"\ndisabled_from = {from}\n",
+        include_str!("../../src/key_types.toml")
+    );
+    let app = TestApp::spawn_with_catalogue(Backend::Sqlite, &catalogue).await;
+    let email = format!("admin-{}@example.com", db::new_row_id());
+    app.add_user(&email, Role::Administrator).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    for (type_code, name) in [
+        ("ucd", "Checkout service"),
+        ("mobile", "Partner trial"),
+        ("tsms", "Old campaign"),
+        ("legacypush", "Legacy push sender"),
+    ] {
+        admin.generate_token(type_code, name).await;
+    }
+    let now = chrono::Utc::now().naive_utc();
+    set_expiry(&app, "Partner trial", now + chrono::Duration::days(3));
+    set_expiry(&app, "Old campaign", now - chrono::Duration::days(1));
+    app.clock.advance(chrono::Duration::minutes(15));
+
+    Chrome::run(
+        &app.base,
+        "statuses",
+        Options::default(),
+        |chrome| async move {
+            sign_in(&chrome, &email).await;
+            for (name, status) in [
+                ("Checkout service", "Active"),
+                ("Partner trial", "Expiring soon"),
+                ("Old campaign", "Expired"),
+                ("Legacy push sender", "Disabled"),
+            ] {
+                let row = chrome
+                    .el_with_text("td[data-label='Name and type'] a", name)
+                    .await
+                    .parent()
+                    .await
+                    .unwrap()
+                    .parent()
+                    .await
+                    .unwrap();
+                let badge = row.find(By::Css("td[data-label=Status] .badge")).await;
+                let shown = badge.unwrap().text().await.unwrap();
+                assert_eq!(shown, status, "the status of {name}");
+            }
+            let table_scrolls = chrome
+                .script(
+                    "const w = document.querySelector('.table-wrap'); return w.scrollWidth > w.clientWidth;",
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                table_scrolls,
+                serde_json::json!(false),
+                "the key table scrolls sideways on a 1280 px screen"
+            );
+            chrome.screenshot("key-list").await;
+            chrome.assert_accessible("key list with every status").await;
+        },
+    )
+    .await;
+}
+
+fn set_expiry(app: &TestApp, name: &str, at: chrono::NaiveDateTime) {
+    use diesel::prelude::*;
+    use latchkey::db::schema::api_keys;
+    let mut conn = app.conn();
+    let target = api_keys::table.filter(api_keys::name.eq(name));
+    let updated = latchkey::on_backend!(&mut *conn, |c| diesel::update(target)
+        .set(api_keys::expires_at.eq(Some(at)))
+        .execute(c))
+    .unwrap();
+    assert_eq!(updated, 1, "one key named {name}");
+}

@@ -90,6 +90,12 @@ impl Status {
 }
 
 impl KeyRow {
+    /// The masked key split where a narrow column may wrap it: `lk_type_` and `…last`.
+    pub fn masked_parts(&self) -> (&str, &str) {
+        self.masked
+            .split_at(self.masked.find('…').unwrap_or(self.masked.len()))
+    }
+
     pub fn new(key: KeyView, catalogue: &Catalogue, now: NaiveDateTime) -> Self {
         let key_type = catalogue.get(&key.type_code);
         let allowlist = IpAllowlist::from_stored(&key.allowed_ips);
