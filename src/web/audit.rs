@@ -35,12 +35,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
     (action::USER_ENABLED, "User enabled"),
 ];
 
-/// The label of a recorded action; an unknown code (from a newer version) reads as itself.
-fn action_label(code: &str) -> &str {
+/// The words for a recorded action, if the console knows it.
+fn action_label(code: &str) -> Option<&'static str> {
     ACTIONS
         .iter()
         .find(|(c, _)| *c == code)
-        .map_or(code, |(_, label)| label)
+        .map(|(_, label)| *label)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -71,10 +71,7 @@ impl AuditQuery {
             }
         };
         let action = text(&self.action);
-        if action
-            .as_deref()
-            .is_some_and(|a| !ACTIONS.iter().any(|(code, _)| *code == a))
-        {
+        if action.as_deref().is_some_and(|a| action_label(a).is_none()) {
             return Err("That action is not one the console records.".into());
         }
         let from = day(&self.from, "From")?;
@@ -106,7 +103,8 @@ impl From<AuditRow> for EventRow {
         EventRow {
             at: Moment::new(row.at),
             actor: row.actor_email.unwrap_or_default(),
-            action_label: action_label(&row.action).to_owned(),
+            // An unknown code (written by a newer version) reads as itself.
+            action_label: action_label(&row.action).unwrap_or(&row.action).to_owned(),
             action: row.action,
             key_id: row.key_id.unwrap_or_default(),
             client_ip: row.client_ip.unwrap_or_default(),

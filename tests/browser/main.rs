@@ -28,7 +28,10 @@ async fn sign_in(chrome: &Chrome, email: &str) {
 /// A console on a fresh SQLite database with one Administrator, whose email
 /// is returned; shared so a flow can check the database after the browser is done.
 async fn console_with_admin() -> (Arc<TestApp>, String) {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    with_admin(TestApp::spawn(Backend::Sqlite).await).await
+}
+
+async fn with_admin(app: TestApp) -> (Arc<TestApp>, String) {
     let email = format!("admin-{}@example.com", db::new_row_id());
     app.add_user(&email, Role::Administrator).await;
     (Arc::new(app), email)
@@ -649,9 +652,8 @@ async fn each_key_status_shows_its_badge() {
         "{}\n[[type]]\ncode = \"legacypush\"\nname = \"Legacy Push\"\nscheme = \"bearer\"\ndisabled_from = {from}\n",
         include_str!("../../src/key_types.toml")
     );
-    let app = TestApp::spawn_with_catalogue(Backend::Sqlite, &catalogue).await;
-    let email = format!("admin-{}@example.com", db::new_row_id());
-    app.add_user(&email, Role::Administrator).await;
+    let (app, email) =
+        with_admin(TestApp::spawn_with_catalogue(Backend::Sqlite, &catalogue).await).await;
     let admin = app.signed_in(Role::Administrator).await;
     for (type_code, name) in [
         ("ucd", "Checkout service"),
