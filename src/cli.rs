@@ -1,4 +1,4 @@
-//! `latchkey users add|list`.
+//! `latchkey users add|list|set-role|disable|enable|unlock`.
 
 use std::io::BufRead;
 
@@ -91,6 +91,34 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
                 None,
                 Some(false),
             )?;
+        }
+        UsersCommand::Unlock { email, address } => {
+            let email = email.trim().to_lowercase();
+            let address = address.map(|a| a.to_string());
+            let cleared = db::write_transaction(&mut conn, |conn| {
+                let cleared = db::throttle::unlock(conn, &email, address.as_deref())?;
+                let detail = match &address {
+                    Some(address) => {
+                        format!("sign-in pauses lifted for {email} and for the address {address}")
+                    }
+                    None => format!("sign-in pauses lifted for {email}"),
+                };
+                audit::record(
+                    conn,
+                    &AuditEvent {
+                        actor_email: Some("command line".into()),
+                        action: action::UNLOCKED,
+                        client_ip: address.clone(),
+                        detail: format!("{detail} ({cleared} counters reset)"),
+                        ..AuditEvent::default()
+                    },
+                )?;
+                Ok::<_, diesel::result::Error>(cleared)
+            })?;
+            match cleared {
+                0 => println!("{email}: nothing was paused."),
+                n => println!("{email}: sign-in pauses lifted ({n} counters reset)."),
+            }
         }
         UsersCommand::List => {
             let all = users::list(&mut conn)?;

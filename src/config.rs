@@ -64,6 +64,15 @@ pub enum UsersCommand {
         #[arg(long)]
         email: String,
     },
+    /// Lift the sign-in pauses on an account (from every address), and on a
+    /// client address if given. Addresses the account signed in from stay known.
+    Unlock {
+        #[arg(long)]
+        email: String,
+        /// Also lift the pause on this client address (for all accounts).
+        #[arg(long)]
+        address: Option<std::net::IpAddr>,
+    },
 }
 
 /// Where data and the server's own secrets live. Shared by every subcommand.
@@ -128,6 +137,12 @@ pub struct ServeArgs {
     /// Hours a session lasts however busy it is; then sign in again.
     #[arg(long, env = "LATCHKEY_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub session_max_hours: u32,
+
+    /// Threads that check passwords (argon2, 19 MiB and tens of milliseconds
+    /// each). Sign-ins beyond what they can queue get a "busy" page at once.
+    /// Default: half the CPU cores, at least one.
+    #[arg(long, env = "LATCHKEY_PASSWORD_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub password_workers: Option<u16>,
 
     /// HTTP worker threads. Default: one per CPU core.
     #[arg(long, env = "LATCHKEY_WORKERS")]

@@ -64,6 +64,12 @@ impl ServerSecrets {
         SecretHasher::new(&self.pepper)
     }
 
+    /// For the form tokens of visitors not signed in: derived from the
+    /// session key, so rotating that rotates this.
+    pub fn form_key(&self) -> [u8; 32] {
+        crate::domain::crypto::hmac_sha256(&self.session_key, b"latchkey anonymous form tokens")
+    }
+
     pub fn secret_box(&self) -> SecretBox {
         SecretBox::new(&self.encryption_key)
     }

@@ -24,6 +24,7 @@ use crate::secrets::ServerSecrets;
 use crate::verifier::Verifier;
 use crate::web::clock::Clock;
 use crate::web::error::{AppError, SECURITY_HEADERS, render_outer_errors};
+use crate::web::password_workers::{self, PasswordWorkers};
 use crate::web::session_store::DbSessionStore;
 use crate::web::state::AppState;
 use crate::web::{auth, routes};
@@ -110,6 +111,13 @@ impl Application {
             trusted_proxies,
             session_policy,
             clock: clock.clone(),
+            passwords: PasswordWorkers::start(
+                serve
+                    .password_workers
+                    .map_or_else(password_workers::default_workers, usize::from),
+            ),
+            https: serve.https,
+            form_key: secrets.form_key(),
         });
         let session_key = Key::from(&secrets.session_key);
         let https = serve.https;
@@ -226,6 +234,8 @@ pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
 const REFRESH_EVERY: Duration = Duration::from_millis(250);
 /// Usage counts are written every this many refreshes (2 s).
 const FLUSH_EVERY_REFRESHES: u32 = 8;
+/// Sign-in counters are swept every this many refreshes (1 min).
+const SWEEP_EVERY_REFRESHES: u32 = 240;
 
 /// The thread that keeps the verifier's keys current and writes usage counts.
 pub struct Background {
@@ -264,6 +274,9 @@ fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) -> Background {
                     verifier.refresh(&mut conn).map_err(|e| e.to_string())?;
                     if tick.is_multiple_of(FLUSH_EVERY_REFRESHES) {
                         verifier.usage.flush(&mut conn).map_err(|e| e.to_string())?;
+                    }
+                    if tick.is_multiple_of(SWEEP_EVERY_REFRESHES) {
+                        db::throttle::sweep(&mut conn, db::now()).map_err(|e| e.to_string())?;
                     }
                     Ok(())
                 });

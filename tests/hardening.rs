@@ -13,7 +13,7 @@ both_backends!(
     every_console_page_sends_the_security_headers,
     error_pages_are_the_consoles_own_and_say_nothing_internal,
     state_changes_without_the_sessions_form_token_are_refused,
-    repeated_failed_sign_ins_slow_down_then_lock_the_account,
+    repeated_failed_sign_ins_slow_down_then_lock_the_account_from_that_address,
     sessions_end_when_idle_and_at_their_absolute_lifetime,
     signing_in_issues_a_new_session_identifier,
 );
@@ -330,7 +330,9 @@ async fn state_changes_without_the_sessions_form_token_are_refused(backend: Back
     );
 }
 
-async fn repeated_failed_sign_ins_slow_down_then_lock_the_account(backend: Backend) {
+async fn repeated_failed_sign_ins_slow_down_then_lock_the_account_from_that_address(
+    backend: Backend,
+) {
     let app = TestApp::spawn(backend).await;
     app.add_user("target@example.com", Role::Administrator)
         .await;

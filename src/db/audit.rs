@@ -23,9 +23,12 @@ pub mod action {
     pub const LOGIN: &str = "auth.login";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
     pub const LOCKOUT: &str = "auth.lockout";
+    pub const LOCKOUT_REFUSED: &str = "auth.lockout_refused";
+    pub const UNLOCKED: &str = "auth.unlocked";
     pub const LOGOUT: &str = "auth.logout";
     pub const USER_CREATED: &str = "user.created";
     pub const PASSWORD_CHANGED: &str = "user.password_changed";
+    pub const PASSWORD_CHANGE_FAILED: &str = "user.password_change_failed";
     pub const ROLE_CHANGED: &str = "user.role_changed";
     pub const USER_DISABLED: &str = "user.disabled";
     pub const USER_ENABLED: &str = "user.enabled";

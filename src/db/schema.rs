@@ -99,5 +99,7 @@ diesel::table! {
         failures -> Integer,
         window_start -> Timestamp,
         locked_until -> Nullable<Timestamp>,
+        refused -> Integer,
+        last_success_at -> Nullable<Timestamp>,
     }
 }

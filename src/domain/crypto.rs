@@ -90,6 +90,17 @@ impl SecretBox {
 }
 
 /// Plain SHA-256, for one-time tokens whose database copy must not be usable.
+pub fn hmac_sha256(key: &[u8], value: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(value);
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC-SHA-256 of `value` under `key`, hex encoded.
+pub fn keyed_hex(key: &[u8; 32], value: &str) -> String {
+    hex::encode(hmac_sha256(key, value.as_bytes()))
+}
+
 pub fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }

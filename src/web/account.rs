@@ -10,6 +10,7 @@ use crate::db::users;
 use crate::domain::password;
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
+use crate::web::password_check::{self, Attempt, Checked};
 use crate::web::state::AppState;
 use crate::web::views::FieldMessages;
 use crate::web::views::{Chrome, Flash};
@@ -56,15 +57,27 @@ pub async fn submit(
         .await?
         .map(|u| u.password_hash)
         .ok_or(AppError::LoginRequired)?;
-    let current = form.current_password.clone();
-    let current_ok = current.len() <= 1024
-        && web::block(move || password::verify(&current, Some(&stored))).await?;
+    let attempt = Attempt {
+        account: user.email.clone(),
+        client_ip: client_ip(&req),
+        actor_id: Some(user.id.clone()),
+        failed_action: action::PASSWORD_CHANGE_FAILED,
+    };
+    let current_ok = password_check::check(
+        &state,
+        &attempt,
+        form.current_password.clone(),
+        Some(stored),
+    )
+    .await?
+        == Checked::Right;
 
     let mut errors = Vec::new();
     if !current_ok {
         errors.push((
             "current_password",
-            "That is not your current password.".to_owned(),
+            "That is not your current password. After repeated failures, the check is paused for a few minutes."
+                .to_owned(),
         ));
     }
     if let Err(e) = password::check_policy(&form.new_password) {
@@ -91,7 +104,7 @@ pub async fn submit(
     }
 
     let new_password = form.new_password;
-    let hash = web::block(move || password::hash(&new_password)).await?;
+    let hash = state.passwords.hash(new_password).await?;
     let event = AuditEvent {
         actor_id: Some(user.id.clone()),
         actor_email: Some(user.email.clone()),

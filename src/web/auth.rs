@@ -13,6 +13,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use crate::db;
 use crate::domain::role::{Permission, Role};
 use crate::domain::session_policy::SessionPolicy;
+use crate::domain::{crypto, token};
 use crate::web::error::AppError;
 use crate::web::routes::{self, Access};
 use crate::web::session;
@@ -94,17 +95,26 @@ pub async fn authorize(
         return next.call(req).await;
     };
     let mut req = req;
-    let csrf = session::csrf_token(&req.get_session())?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered")
+        .clone();
+    // A signed-in session has its own form token. Anyone else gets one tied
+    // to a cookie, so visiting the sign-in page writes nothing on the server.
+    let (csrf, new_visitor_cookie) = match session::form_token(&req.get_session()) {
+        Some(token) => (token, None),
+        None => visitor_form_token(req.request(), &state),
+    };
     if !is_safe(req.method()) {
         check_form_token(&mut req, &csrf).await?;
     }
     req.extensions_mut().insert(CsrfToken(csrf.clone()));
-    match access {
-        Access::Public => next.call(req).await,
+    let mut response = match access {
+        Access::Public => next.call(req).await?,
         Access::SignedIn => {
             let user = load_user(&req, csrf).await?;
             req.extensions_mut().insert(user);
-            next.call(req).await
+            next.call(req).await?
         }
         Access::Needs(permission) => {
             let user = load_user(&req, csrf).await?;
@@ -112,9 +122,49 @@ pub async fn authorize(
                 return Err(AppError::Forbidden.into());
             }
             req.extensions_mut().insert(user);
-            next.call(req).await
+            next.call(req).await?
         }
+    };
+    if let Some(cookie) = new_visitor_cookie {
+        response.response_mut().add_cookie(&cookie)?;
     }
+    Ok(response)
+}
+
+/// The cookie that ties a visitor's forms to their browser before they sign in.
+pub const VISITOR_COOKIE: &str = "latchkey_form";
+pub const SECURE_VISITOR_COOKIE: &str = "__Host-latchkey_form";
+
+/// The form token of a visitor who is not signed in: an HMAC, under a server
+/// key, of a random value kept in their cookie (a signed double-submit
+/// token). A visitor without the cookie gets a new one with the response.
+fn visitor_form_token(
+    req: &HttpRequest,
+    state: &AppState,
+) -> (String, Option<actix_web::cookie::Cookie<'static>>) {
+    let name = if state.https {
+        SECURE_VISITOR_COOKIE
+    } else {
+        VISITOR_COOKIE
+    };
+    let existing = req
+        .cookie(name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| token::is_token(v));
+    let (nonce, cookie) = match existing {
+        Some(nonce) => (nonce, None),
+        None => {
+            let nonce = token::random_token();
+            let cookie = actix_web::cookie::Cookie::build(name, nonce.clone())
+                .path("/")
+                .http_only(true)
+                .secure(state.https)
+                .same_site(actix_web::cookie::SameSite::Strict)
+                .finish();
+            (nonce, Some(cookie))
+        }
+    };
+    (crypto::keyed_hex(&state.form_key, &nonce), cookie)
 }
 
 /// The one place form tokens are checked: every state-changing console request

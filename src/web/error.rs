@@ -27,6 +27,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("missing or wrong form token")]
     FormExpired,
+    /// Too many password checks are waiting; the request was not looked at.
+    #[error("too many password checks at once")]
+    Busy,
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -91,7 +94,7 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +133,12 @@ impl ResponseError for AppError {
                 "The form sent more data than the console accepts. Shorten it and try again."
                     .to_owned(),
             ),
+            AppError::Busy => (
+                "Too many sign-ins at once",
+                "The console is checking many passwords right now. Nothing was changed. \
+                 Wait a few seconds and try again."
+                    .to_owned(),
+            ),
             AppError::Unavailable(cause) => {
                 log::error!("database unavailable: {cause}");
                 (
@@ -158,6 +167,9 @@ impl ResponseError for AppError {
         response
             .content_type(ContentType::html())
             .insert_header((header::CACHE_CONTROL, "no-store"));
+        if let AppError::Busy = self {
+            response.insert_header((header::RETRY_AFTER, "2"));
+        }
         // Errors can be raised outside the layer that adds these to pages.
         for header in SECURITY_HEADERS {
             response.insert_header(*header);

@@ -6,18 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::db::audit::{self, AuditEvent, action};
-use crate::db::{self, throttle, users};
-use crate::domain::password;
-use crate::domain::throttle::{LOCK_FOR, Subject};
+use crate::db::users;
 use crate::web::auth::{CsrfToken, CurrentUser, client_ip};
 use crate::web::error::AppError;
+use crate::web::password_check::{self, Attempt, Checked};
 use crate::web::state::AppState;
 use crate::web::views::{Chrome, Flash};
 use crate::web::{render, see_other, session};
-
-/// Passwords longer than this are refused before hashing, so a huge body cannot
-/// buy a long argon2 run.
-const MAX_PASSWORD_BYTES: usize = 1024;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -82,36 +77,25 @@ pub async fn submit(
         .collect();
     let ip = client_ip(&req);
 
-    // Throttling is keyed by the address typed, whether or not such an account
-    // exists, so it says nothing about which accounts exist.
-    let now = db::now();
-    let account_key = format!("account:{email}");
-    let address_key = format!("ip:{}", ip.as_deref().unwrap_or("unknown"));
-    let (lookup, keys) = (email.clone(), (account_key.clone(), address_key.clone()));
-    let (user, account, address) = state
-        .db(move |conn| {
-            let user = users::find_by_email(conn, &lookup)?;
-            let account = throttle::load(conn, &keys.0, now)?;
-            let address = throttle::load(conn, &keys.1, now)?;
-            Ok((user, account, address))
-        })
+    let lookup = email.clone();
+    let user = state
+        .db(move |conn| Ok(users::find_by_email(conn, &lookup)?))
         .await?;
-    let locked = account.is_locked(now) || address.is_locked(now);
-    // Only the account's own failures slow its answers: an address may be a
-    // whole office behind one gateway. Addresses are locked, not slowed.
-    let delay = account.delay(now);
-    if let Ok(delay) = delay.to_std() {
-        actix_web::rt::time::sleep(delay).await;
-    }
-    // The password is checked even when locked, so a locked answer takes as long.
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = if password.len() > MAX_PASSWORD_BYTES {
-        false
-    } else {
-        web::block(move || password::verify(&password, stored.as_deref())).await?
+    let attempt = Attempt {
+        account: email.clone(),
+        client_ip: ip.clone(),
+        actor_id: None,
+        failed_action: action::LOGIN_FAILED,
     };
+    // A disabled account is checked like an unknown one: the answer and its
+    // time are the same as for a wrong password.
+    let stored = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .map(|u| u.password_hash.clone());
+    let checked = password_check::check(&state, &attempt, password, stored).await?;
 
-    match user.filter(|u| verified && !u.disabled && !locked) {
+    match user.filter(|_| checked == Checked::Right) {
         Some(user) => {
             session::sign_in(&session, &user.id, state.clock.unix())?;
             let event = AuditEvent {
@@ -122,65 +106,26 @@ pub async fn submit(
                 ..AuditEvent::default()
             };
             state
-                .db(move |conn| {
-                    throttle::clear(conn, &account_key)?;
-                    Ok(audit::record(conn, &event)?)
-                })
+                .db(move |conn| Ok(audit::record(conn, &event)?))
                 .await?;
             Ok(see_other("/settings/integrations"))
         }
-        None => {
-            let failed = AuditEvent {
-                actor_email: Some(email.clone()),
-                action: action::LOGIN_FAILED,
-                client_ip: ip.clone(),
-                detail: if locked {
-                    "refused: locked out".into()
-                } else {
-                    String::new()
+        None => render(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                chrome: Chrome {
+                    csrf: csrf.0,
+                    ..Chrome::default()
                 },
-                ..AuditEvent::default()
-            };
-            let lockout = |subject: &str| AuditEvent {
-                actor_email: Some(email.clone()),
-                action: action::LOCKOUT,
-                client_ip: ip.clone(),
-                detail: format!(
-                    "{subject} locked for {} minutes after repeated failed sign-ins",
-                    LOCK_FOR.num_minutes()
+                email,
+                // The same words whether the account exists, the password is
+                // wrong or sign-in is paused for a while.
+                error: Some(
+                    "That email and password do not match an active account. After repeated failures, \
+                     sign-in is paused for a few minutes.",
                 ),
-                ..AuditEvent::default()
-            };
-            let (account_locked, address_locked) = (lockout("account"), lockout("client address"));
-            state
-                .db(move |conn| {
-                    audit::record(conn, &failed)?;
-                    if throttle::record_failure(conn, &account_key, Subject::Account, now)? {
-                        audit::record(conn, &account_locked)?;
-                    }
-                    if throttle::record_failure(conn, &address_key, Subject::ClientAddress, now)? {
-                        audit::record(conn, &address_locked)?;
-                    }
-                    Ok(())
-                })
-                .await?;
-            render(
-                StatusCode::UNAUTHORIZED,
-                &LoginPage {
-                    chrome: Chrome {
-                        csrf: csrf.0,
-                        ..Chrome::default()
-                    },
-                    email,
-                    // The same words whether the account exists, the password
-                    // is wrong or the account is locked for a while.
-                    error: Some(
-                        "That email and password do not match an active account. After repeated failures, \
-                         sign-in is paused for a few minutes.",
-                    ),
-                },
-            )
-        }
+            },
+        ),
     }
 }
 

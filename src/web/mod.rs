@@ -11,6 +11,8 @@ pub mod error;
 pub mod home;
 pub mod keys;
 pub mod login;
+pub mod password_check;
+pub mod password_workers;
 pub mod routes;
 pub mod session;
 pub mod session_store;

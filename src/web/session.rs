@@ -45,14 +45,11 @@ pub fn touch(session: &Session, now: i64) -> Result<(), AppError> {
     session.insert(LAST_SEEN, now).map_err(session_error)
 }
 
-/// The session's form token, made on first use. Every state-changing form carries it.
-pub fn csrf_token(session: &Session) -> Result<String, AppError> {
-    if let Some(token) = session.get::<String>(CSRF).ok().flatten() {
-        return Ok(token);
-    }
-    let token = crate::domain::token::random_token();
-    session.insert(CSRF, &token).map_err(session_error)?;
-    Ok(token)
+/// The session's form token; only a signed-in session has one (made at
+/// sign-in). Visitors' forms are covered by `auth`'s cookie-bound token, so
+/// an anonymous visit never writes a session.
+pub fn form_token(session: &Session) -> Option<String> {
+    session.get::<String>(CSRF).ok().flatten()
 }
 
 pub fn sign_out(session: &Session) {

@@ -114,7 +114,7 @@ pub async fn submit(
     }
 
     let password = form.password;
-    let hash = web::block(move || password::hash(&password)).await?;
+    let hash = state.passwords.hash(password).await?;
     let user_id = db::new_row_id();
     let token_hash = sha256_hex(&form.token);
     let event = AuditEvent {

@@ -8,6 +8,7 @@ use crate::domain::session_policy::SessionPolicy;
 use crate::verifier::Verifier;
 use crate::web::clock::Clock;
 use crate::web::error::AppError;
+use crate::web::password_workers::PasswordWorkers;
 
 /// Shared by every request handler.
 pub struct AppState {
@@ -20,6 +21,12 @@ pub struct AppState {
     pub trusted_proxies: IpAllowlist,
     pub session_policy: SessionPolicy,
     pub clock: Arc<Clock>,
+    /// Every argon2 check and hash runs here, bounded.
+    pub passwords: PasswordWorkers,
+    /// Served over HTTPS (`--https`): cookies are `Secure` with `__Host-` names.
+    pub https: bool,
+    /// Keys the form tokens of visitors who are not signed in (see `auth`).
+    pub form_key: [u8; 32],
 }
 
 impl AppState {

@@ -208,6 +208,7 @@ impl TestApp {
             session_idle_minutes: 30,
             session_max_hours: 12,
             workers: Some(2),
+            password_workers: None,
         };
         let app = Application::build(&storage, &serve).expect("the console starts");
         let test_app = TestApp {
@@ -271,6 +272,12 @@ impl TestApp {
         Browser::new(&self.base)
     }
 
+    /// A browser whose requests say (through a trusted proxy's
+    /// X-Forwarded-For) they come from `address`. Needs `spawn_trusting`.
+    pub fn browser_from(&self, address: &str) -> Browser {
+        Browser::from_address(&self.base, address)
+    }
+
     /// A browser signed in as a new user with this role.
     pub async fn signed_in(&self, role: Role) -> Browser {
         let email = format!("{}-{}@example.com", role.as_str(), db::new_row_id());
@@ -319,6 +326,21 @@ impl Browser {
             client: Client::builder()
                 .cookie_store(true)
                 .redirect(redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            csrf: Default::default(),
+        }
+    }
+
+    pub fn from_address(base: &str, address: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().unwrap());
+        Browser {
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(redirect::Policy::none())
+                .default_headers(headers)
                 .build()
                 .unwrap(),
             base: base.to_owned(),

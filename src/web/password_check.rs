@@ -1,0 +1,117 @@
+//! Checking a password someone typed (at sign-in or to change it), throttled
+//! as `domain::throttle` describes: the attempt is reserved before the
+//! password is looked at, refused attempts cost no hashing and take as long
+//! as a check, and every failure and lock is audited.
+
+use crate::db::audit::{self, AuditEvent, action};
+use crate::db::{self, throttle};
+use crate::domain::throttle::Reservation;
+use crate::web::error::AppError;
+use crate::web::state::AppState;
+
+/// Passwords longer than this are refused before hashing, so a huge body
+/// cannot buy a long argon2 run.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Checked {
+    Right,
+    /// Wrong, or not checked because a lock holds: the same to the person asking.
+    Wrong,
+}
+
+/// Who is trying, from where, and what to record if they fail.
+pub struct Attempt {
+    /// The normalised email typed (or the signed-in user's).
+    pub account: String,
+    pub client_ip: Option<String>,
+    /// The user's id when it is known to be them (a signed-in user).
+    pub actor_id: Option<String>,
+    /// The audit action recorded for a wrong password.
+    pub failed_action: &'static str,
+}
+
+/// Checks `candidate` against `stored` (None: no such active account; a dummy
+/// hash is checked instead).
+pub async fn check(
+    state: &AppState,
+    attempt: &Attempt,
+    candidate: String,
+    stored: Option<String>,
+) -> Result<Checked, AppError> {
+    let now = db::now();
+    let address = attempt
+        .client_ip
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
+    let (account, at) = (attempt.account.clone(), address.clone());
+    let reservation = state
+        .db(move |conn| Ok(throttle::reserve(conn, &account, &at, now)?))
+        .await?;
+    let locks = match reservation {
+        Reservation::Refused { delay, .. } => {
+            // Counted in the row, summarised in the audit log when the lock ends.
+            sleep(delay).await;
+            state.passwords.pretend().await;
+            return Ok(Checked::Wrong);
+        }
+        Reservation::Admitted { delay, locks } => {
+            sleep(delay).await;
+            locks
+        }
+    };
+    let right = if candidate.len() > MAX_PASSWORD_BYTES {
+        state.passwords.pretend().await;
+        false
+    } else {
+        match state.passwords.verify(candidate, stored).await {
+            Ok(right) => right,
+            Err(busy @ AppError::Busy) => {
+                let account = attempt.account.clone();
+                state
+                    .db(move |conn| Ok(throttle::release(conn, &account, &address, now)?))
+                    .await?;
+                return Err(busy);
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let account = attempt.account.clone();
+    if right {
+        state
+            .db(move |conn| Ok(throttle::succeeded(conn, &account, &address, db::now())?))
+            .await?;
+        return Ok(Checked::Right);
+    }
+    let event = |action, detail| AuditEvent {
+        actor_id: attempt.actor_id.clone(),
+        actor_email: Some(attempt.account.clone()),
+        action,
+        client_ip: attempt.client_ip.clone(),
+        detail,
+        ..AuditEvent::default()
+    };
+    let mut events = vec![event(attempt.failed_action, String::new())];
+    events.extend(
+        locks
+            .into_iter()
+            .map(|kind| event(action::LOCKOUT, kind.lock_message())),
+    );
+    state
+        .db(move |conn| {
+            db::write_transaction(conn, |conn| {
+                events.iter().try_for_each(|e| audit::record(conn, e))
+            })?;
+            Ok(())
+        })
+        .await?;
+    Ok(Checked::Wrong)
+}
+
+async fn sleep(delay: chrono::Duration) {
+    if let Ok(delay) = delay.to_std()
+        && !delay.is_zero()
+    {
+        actix_web::rt::time::sleep(delay).await;
+    }
+}
