@@ -131,6 +131,9 @@ impl Application {
                 .session_lifecycle(BrowserSession::default().state_ttl(session_ttl))
                 .build();
             App::new()
+                // Outermost, so API answers get them too; the console scope
+                // below sets its fuller set first, and these never override it.
+                .wrap(transport_headers(https))
                 .app_data(state.clone())
                 .app_data(extractor_errors::form())
                 .app_data(extractor_errors::query())
@@ -190,15 +193,20 @@ fn security_headers(https: bool) -> DefaultHeaders {
         .fold(DefaultHeaders::new(), |headers, header| {
             headers.add(*header)
         });
-    if https {
-        headers.add((
-            "Strict-Transport-Security",
-            "max-age=63072000; includeSubDomains",
-        ))
-    } else {
-        headers
-    }
+    if https { headers.add(HSTS) } else { headers }
 }
+
+/// Headers for every response, the verification API's included: no MIME
+/// sniffing, and HSTS when served over HTTPS. Two header inserts per answer.
+fn transport_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff"));
+    if https { headers.add(HSTS) } else { headers }
+}
+
+const HSTS: (&str, &str) = (
+    "Strict-Transport-Security",
+    "max-age=63072000; includeSubDomains",
+);
 
 /// `latchkey serve`: runs until interrupted.
 pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
