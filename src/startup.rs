@@ -235,7 +235,8 @@ const REFRESH_EVERY: Duration = Duration::from_millis(250);
 /// Usage counts are written every this many refreshes (2 s).
 const FLUSH_EVERY_REFRESHES: u32 = 8;
 
-/// The thread that keeps the verifier's keys current and writes usage counts.
+/// The thread that keeps the verifier's keys current, writes usage counts and
+/// sweeps expired signatures from the replay table.
 pub struct Background {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
@@ -272,6 +273,9 @@ fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) -> Background {
                     verifier.refresh(&mut conn).map_err(|e| e.to_string())?;
                     if tick.is_multiple_of(FLUSH_EVERY_REFRESHES) {
                         verifier.usage.flush(&mut conn).map_err(|e| e.to_string())?;
+                        verifier
+                            .forget_old_signatures(&mut conn)
+                            .map_err(|e| e.to_string())?;
                     }
                     Ok(())
                 });

@@ -101,3 +101,10 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    signature_replay (digest) {
+        digest -> Binary,
+        expires_at -> Timestamp,
+    }
+}

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::hmac_signature;
 use crate::domain::verdict::Outcome;
-use crate::verifier::{Presented, Verdict};
+use crate::verifier::{Presented, ReplayCheckUnavailable, SignedRequest, Verdict};
 use crate::web::auth::client_addr;
 use crate::web::state::AppState;
 
@@ -23,16 +23,35 @@ const MAX_CREDENTIAL: usize = 1024;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
-    key: String,
-    /// For key/secret pairs, the secret; otherwise `key` is the whole token.
+    /// The whole key (bearer scheme), or the key half of a key/secret pair.
+    #[serde(default)]
+    key: Option<String>,
+    /// For key/secret pairs (Basic scheme), the secret.
     #[serde(default)]
     secret: Option<String>,
+    /// For HMAC keys: the signed request as the calling service received it.
+    #[serde(default)]
+    signature: Option<SignedFields>,
     /// The address the key was presented from; default: this request's client.
     #[serde(default)]
     ip: Option<String>,
     /// The key type code the calling service expects.
     #[serde(default, rename = "type")]
     type_code: Option<String>,
+}
+
+/// A signed request, reported by the service that received it: it alone knows
+/// the method and target the client signed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedFields {
+    /// The `Authorization` header as received (`LK-HMAC-SHA256 KeyId=…, Signature=…`).
+    authorization: String,
+    /// The `Date` header as received.
+    date: String,
+    method: String,
+    /// The path and query as received, e.g. `/orders?page=2`.
+    target: String,
 }
 
 #[derive(Serialize)]
@@ -84,11 +103,31 @@ pub async fn verify(
         expected_type: body.type_code.as_deref(),
         now: state.clock.now(),
     };
-    let verdict = match &body.secret {
-        Some(secret) => state
-            .verifier
-            .verify_token(&format!("{}_{}", body.key, secret), &presented),
-        None => state.verifier.verify_token(&body.key, &presented),
+    let verdict = match (&body.key, &body.secret, &body.signature) {
+        (Some(key), None, None) => state.verifier.verify_bearer(key, &presented),
+        (Some(key), Some(secret), None) => state.verifier.verify_pair(key, secret, &presented),
+        (None, None, Some(signed)) => {
+            let signed = SignedRequest {
+                authorization: &signed.authorization,
+                date: Some(&signed.date),
+                method: &signed.method,
+                target: &signed.target,
+            };
+            match state
+                .verifier
+                .verify_signed(&state.pool, signed, &presented)
+                .await
+            {
+                Ok(verdict) => verdict,
+                Err(ReplayCheckUnavailable) => return unavailable(),
+            }
+        }
+        _ => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "send “key” (with “secret” for key/secret pairs), or “signature” for a signed request",
+            );
+        }
     };
     let status = if verdict.outcome == Outcome::RateLimited {
         StatusCode::TOO_MANY_REQUESTS
@@ -108,27 +147,33 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
         now: state.clock.now(),
     };
     let verdict = match credential(headers) {
-        Credential::Token(token) => state.verifier.verify_token(&token, &presented),
+        Credential::Bearer(token) => state.verifier.verify_bearer(&token, &presented),
+        Credential::Pair(key, secret) => state.verifier.verify_pair(&key, &secret, &presented),
         Credential::Signed(authorization) => {
-            let method = header_text(headers, "x-original-method")
-                .or_else(|| header_text(headers, "x-forwarded-method"))
-                .unwrap_or("GET");
-            let target = header_text(headers, "x-original-uri")
-                .or_else(|| header_text(headers, "x-forwarded-uri"))
-                .unwrap_or("/");
-            let date = header_text(headers, "date");
-            state
+            let signed = SignedRequest {
+                authorization,
+                date: header_text(headers, "date"),
+                method: header_text(headers, "x-original-method")
+                    .or_else(|| header_text(headers, "x-forwarded-method"))
+                    .unwrap_or("GET"),
+                target: header_text(headers, "x-original-uri")
+                    .or_else(|| header_text(headers, "x-forwarded-uri"))
+                    .unwrap_or("/"),
+            };
+            match state
                 .verifier
-                .verify_signed(authorization, date, method, target, &presented)
+                .verify_signed(&state.pool, signed, &presented)
+                .await
+            {
+                Ok(verdict) => verdict,
+                Err(ReplayCheckUnavailable) => return unavailable(),
+            }
         }
-        Credential::Missing => Verdict {
-            outcome: Outcome::Malformed,
-            key: None,
-            retry_after: 0,
-            reason: Some(
-                "no credential: send Authorization (Bearer, Basic or LK-HMAC-SHA256) or X-API-Key",
-            ),
-        },
+        Credential::Garbled(reason) => Verdict::refused(Outcome::Malformed, reason),
+        Credential::Missing => Verdict::refused(
+            Outcome::Malformed,
+            "no credential: send Authorization (Bearer, Basic or LK-HMAC-SHA256) or X-API-Key",
+        ),
     };
     let status = match verdict.outcome {
         Outcome::Valid => StatusCode::OK,
@@ -141,9 +186,24 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     respond(status, &verdict, true)
 }
 
+/// The replay table is unreachable: a signed request is neither accepted nor
+/// called a replay. The client may retry shortly with a fresh signature.
+fn unavailable() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::RETRY_AFTER, "5"))
+        .json(serde_json::json!({
+            "valid": false,
+            "code": "UNAVAILABLE",
+            "reason": "signed requests cannot be checked for replay right now; retry shortly with a fresh signature",
+        }))
+}
+
 enum Credential<'a> {
-    Token(String),
+    Bearer(String),
+    Pair(String, String),
     Signed(&'a str),
+    Garbled(&'static str),
     Missing,
 }
 
@@ -161,20 +221,25 @@ fn credential(headers: &HeaderMap) -> Credential<'_> {
         }
         let (scheme, value) = authorization.split_once(' ').unwrap_or((authorization, ""));
         if scheme.eq_ignore_ascii_case("bearer") {
-            return Credential::Token(value.trim().to_owned());
+            return Credential::Bearer(value.trim().to_owned());
         }
         if scheme.eq_ignore_ascii_case("basic") {
             let pair = B64
                 .decode(value.trim())
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
-                .and_then(|text| text.split_once(':').map(|(k, s)| format!("{k}_{s}")));
-            // An undecodable Basic credential is checked as is, and fails as malformed.
-            return Credential::Token(pair.unwrap_or_else(|| value.to_owned()));
+                .and_then(|text| {
+                    text.split_once(':')
+                        .map(|(k, s)| (k.to_owned(), s.to_owned()))
+                });
+            return match pair {
+                Some((key, secret)) => Credential::Pair(key, secret),
+                None => Credential::Garbled("the Basic credential is not base64 of <key>:<secret>"),
+            };
         }
     }
     match header_text(headers, "x-api-key") {
-        Some(key) => Credential::Token(key.trim().to_owned()),
+        Some(key) => Credential::Bearer(key.trim().to_owned()),
         None => Credential::Missing,
     }
 }
