@@ -9,8 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::hmac_signature;
 use crate::domain::verdict::Outcome;
+use crate::domain::{client_ip, hmac_signature};
 use crate::verifier::{Presented, ReplayCheckUnavailable, SignedRequest, Verdict};
 use crate::web::auth::client_addr;
 use crate::web::state::AppState;
@@ -149,26 +149,25 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     let verdict = match credential(headers) {
         Credential::Bearer(token) => state.verifier.verify_bearer(&token, &presented),
         Credential::Pair(key, secret) => state.verifier.verify_pair(&key, &secret, &presented),
-        Credential::Signed(authorization) => {
-            let signed = SignedRequest {
-                authorization,
-                date: header_text(headers, "date"),
-                method: header_text(headers, "x-original-method")
-                    .or_else(|| header_text(headers, "x-forwarded-method"))
-                    .unwrap_or("GET"),
-                target: header_text(headers, "x-original-uri")
-                    .or_else(|| header_text(headers, "x-forwarded-uri"))
-                    .unwrap_or("/"),
-            };
-            match state
-                .verifier
-                .verify_signed(&state.pool, signed, &presented)
-                .await
-            {
-                Ok(verdict) => verdict,
-                Err(ReplayCheckUnavailable) => return unavailable(),
+        Credential::Signed(authorization) => match signed_binding(&req, &state) {
+            Err(reason) => Verdict::refused(Outcome::Malformed, reason),
+            Ok((method, target)) => {
+                let signed = SignedRequest {
+                    authorization,
+                    date: header_text(headers, "date"),
+                    method,
+                    target,
+                };
+                match state
+                    .verifier
+                    .verify_signed(&state.pool, signed, &presented)
+                    .await
+                {
+                    Ok(verdict) => verdict,
+                    Err(ReplayCheckUnavailable) => return unavailable(),
+                }
             }
-        }
+        },
         Credential::Garbled(reason) => Verdict::refused(Outcome::Malformed, reason),
         Credential::Missing => Verdict::refused(
             Outcome::Malformed,
@@ -184,6 +183,58 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
         }
     };
     respond(status, &verdict, true)
+}
+
+/// The method and target a signature must cover. Only a gateway listed in
+/// `--trusted-proxies` (the TCP peer itself, not an address it forwards) may
+/// report them; a client's own headers never choose what its signature covers.
+/// Where nginx's and Traefik's headers are both present they must agree.
+fn signed_binding<'a>(
+    req: &'a HttpRequest,
+    state: &AppState,
+) -> Result<(&'a str, &'a str), &'static str> {
+    let from_gateway = req
+        .peer_addr()
+        .is_some_and(|peer| client_ip::is_trusted(peer.ip(), &state.trusted_proxies));
+    if !from_gateway {
+        return Err(
+            "signed requests are checked only through a gateway listed in --trusted-proxies, \
+             which reports the signed method and target",
+        );
+    }
+    let headers = req.headers();
+    let method = agreed(
+        headers,
+        "x-original-method",
+        "x-forwarded-method",
+        |a, b| a.eq_ignore_ascii_case(b),
+    )
+    .map_err(
+        |_| "X-Original-Method and X-Forwarded-Method disagree; the signed method is ambiguous",
+    )?;
+    let target = agreed(headers, "x-original-uri", "x-forwarded-uri", |a, b| a == b).map_err(
+        |_| "X-Original-URI and X-Forwarded-Uri disagree; the signed target is ambiguous",
+    )?;
+    match (method, target) {
+        (Some(method), Some(target)) => Ok((method, target)),
+        _ => Err(
+            "the gateway did not report the signed request's method and target \
+             (X-Original-Method and X-Original-URI, or X-Forwarded-Method and X-Forwarded-Uri)",
+        ),
+    }
+}
+
+/// The value of either header; an error if both are present and differ.
+fn agreed<'a>(
+    headers: &'a HeaderMap,
+    one: &str,
+    other: &str,
+    same: impl Fn(&str, &str) -> bool,
+) -> Result<Option<&'a str>, ()> {
+    match (header_text(headers, one), header_text(headers, other)) {
+        (Some(a), Some(b)) if !same(a, b) => Err(()),
+        (a, b) => Ok(a.or(b)),
+    }
 }
 
 /// The replay table is unreachable: a signed request is neither accepted nor
