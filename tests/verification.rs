@@ -168,7 +168,8 @@ fn mistyped(key: &str) -> String {
 }
 
 async fn each_rule_gives_its_own_code(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The test stands in for a trusted caller, so its "ip" fields are believed.
+    let app = TestApp::spawn_trusting(backend, "127.0.0.1").await;
     let restricted = bearer(&app, "ucd", "10.0.0.0/8\n2001:db8::/32", "").await;
     let cases = [
         (json!({ "key": "lk_ucd_nope" }), "MALFORMED"),
@@ -402,7 +403,8 @@ async fn a_disabled_type_refuses_its_keys(backend: Backend) {
 }
 
 async fn usage_is_recorded_in_batches(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // A trusted caller, so the "ip" fields below are believed.
+    let app = TestApp::spawn_trusting(backend, "127.0.0.1").await;
     let token = bearer(&app, "ucd", "10.0.0.0/8", "").await;
     let id = api_key::parse(&token).unwrap().public_id.to_owned();
     for _ in 0..3 {

@@ -32,7 +32,8 @@ pub struct VerifyRequest {
     /// For HMAC keys: the signed request as the calling service received it.
     #[serde(default)]
     signature: Option<SignedFields>,
-    /// The address the key was presented from; default: this request's client.
+    /// The address the key was presented from. Believed only from a caller in
+    /// `--trusted-proxies`; from anyone else the caller's own address is checked.
     #[serde(default)]
     ip: Option<String>,
     /// The key type code the calling service expects.
@@ -53,6 +54,10 @@ pub struct SignedFields {
     /// The path and query as received, e.g. `/orders?page=2`.
     target: String,
 }
+
+/// Said when a caller not trusted to name the client's address sent `ip`.
+const IP_IGNORED: &str = "“ip” is believed only from callers listed in --trusted-proxies; \
+                          this request's own address was checked";
 
 #[derive(Serialize)]
 struct VerifyResponse<'a> {
@@ -86,10 +91,18 @@ pub async fn verify(
     body: web::Json<VerifyRequest>,
 ) -> HttpResponse {
     let body = body.into_inner();
+    let caller = client_addr(&req);
+    let mut ip_ignored = false;
     let client_ip = match body.ip.as_deref().map(str::trim) {
-        None | Some("") => client_addr(&req),
+        None | Some("") => caller,
         Some(text) => match text.parse() {
-            Ok(ip) => Some(ip),
+            Ok(ip) if caller.is_some_and(|c| client_ip::is_trusted(c, &state.trusted_proxies)) => {
+                Some(ip)
+            }
+            Ok(_) => {
+                ip_ignored = true;
+                caller
+            }
             Err(_) => {
                 return json_error(
                     StatusCode::BAD_REQUEST,
@@ -103,7 +116,7 @@ pub async fn verify(
         expected_type: body.type_code.as_deref(),
         now: state.clock.now(),
     };
-    let verdict = match (&body.key, &body.secret, &body.signature) {
+    let mut verdict = match (&body.key, &body.secret, &body.signature) {
         (Some(key), None, None) => state.verifier.verify_bearer(key, &presented),
         (Some(key), Some(secret), None) => state.verifier.verify_pair(key, secret, &presented),
         (None, None, Some(signed)) => {
@@ -129,6 +142,9 @@ pub async fn verify(
             );
         }
     };
+    if ip_ignored && verdict.reason.is_none() {
+        verdict.reason = Some(IP_IGNORED);
+    }
     let status = if verdict.outcome == Outcome::RateLimited {
         StatusCode::TOO_MANY_REQUESTS
     } else {
