@@ -139,6 +139,9 @@ impl Application {
                 .session_lifecycle(BrowserSession::default().state_ttl(session_ttl))
                 .build();
             App::new()
+                // Outermost, so API answers get them too; the console scope
+                // below sets its fuller set first, and these never override it.
+                .wrap(transport_headers(https))
                 .app_data(state.clone())
                 .app_data(extractor_errors::form())
                 .app_data(extractor_errors::query())
@@ -198,15 +201,20 @@ fn security_headers(https: bool) -> DefaultHeaders {
         .fold(DefaultHeaders::new(), |headers, header| {
             headers.add(*header)
         });
-    if https {
-        headers.add((
-            "Strict-Transport-Security",
-            "max-age=63072000; includeSubDomains",
-        ))
-    } else {
-        headers
-    }
+    if https { headers.add(HSTS) } else { headers }
 }
+
+/// Headers for every response, the verification API's included: no MIME
+/// sniffing, and HSTS when served over HTTPS. Two header inserts per answer.
+fn transport_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff"));
+    if https { headers.add(HSTS) } else { headers }
+}
+
+const HSTS: (&str, &str) = (
+    "Strict-Transport-Security",
+    "max-age=63072000; includeSubDomains",
+);
 
 /// `latchkey serve`: runs until interrupted.
 pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
@@ -237,7 +245,8 @@ const FLUSH_EVERY_REFRESHES: u32 = 8;
 /// Sign-in counters are swept every this many refreshes (1 min).
 const SWEEP_EVERY_REFRESHES: u32 = 240;
 
-/// The thread that keeps the verifier's keys current and writes usage counts.
+/// The thread that keeps the verifier's keys current, writes usage counts and
+/// sweeps expired signatures from the replay table.
 pub struct Background {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
@@ -274,6 +283,9 @@ fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) -> Background {
                     verifier.refresh(&mut conn).map_err(|e| e.to_string())?;
                     if tick.is_multiple_of(FLUSH_EVERY_REFRESHES) {
                         verifier.usage.flush(&mut conn).map_err(|e| e.to_string())?;
+                        verifier
+                            .forget_old_signatures(&mut conn)
+                            .map_err(|e| e.to_string())?;
                     }
                     if tick.is_multiple_of(SWEEP_EVERY_REFRESHES) {
                         db::throttle::sweep(&mut conn, db::now()).map_err(|e| e.to_string())?;

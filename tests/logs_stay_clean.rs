@@ -23,6 +23,8 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
         .port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["--bind", &format!("127.0.0.1:{port}")])
+        // The test stands in for the gateway that reports what a signature covers.
+        .args(["--trusted-proxies", "127.0.0.1"])
         .args([
             "--database-url",
             &dir.path().join("data/latchkey.db").to_string_lossy(),
@@ -111,6 +113,8 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
     let signed = client
         .get(format!("{base}/api/v1/auth"))
         .header("date", &date)
+        .header("x-original-method", "GET")
+        .header("x-original-uri", "/")
         .header(
             "authorization",
             format!("LK-HMAC-SHA256 KeyId={key_id}, Signature={signature}"),

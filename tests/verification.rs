@@ -168,7 +168,8 @@ fn mistyped(key: &str) -> String {
 }
 
 async fn each_rule_gives_its_own_code(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The test stands in for a trusted caller, so its "ip" fields are believed.
+    let app = TestApp::spawn_trusting(backend, "127.0.0.1").await;
     let restricted = bearer(&app, "ucd", "10.0.0.0/8\n2001:db8::/32", "").await;
     let cases = [
         (json!({ "key": "lk_ucd_nope" }), "MALFORMED"),
@@ -256,7 +257,8 @@ async fn key_secret_pairs_work_with_basic_authentication(backend: Backend) {
 }
 
 async fn hmac_signed_requests_pass_once_and_replays_do_not(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The test stands in for the gateway, which reports the signed method and target.
+    let app = TestApp::spawn_trusting(backend, "127.0.0.1").await;
     let admin = app.signed_in(Role::Administrator).await;
     let page = key_page(&admin, "hubhmac", "", "").await;
     let key = input_value(&page, "revealed-key").unwrap();
@@ -303,8 +305,22 @@ async fn hmac_signed_requests_pass_once_and_replays_do_not(backend: Backend) {
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();
     let stale = sign(&old, "GET", "/");
-    let response = forward(&app, &[("authorization", &stale), ("date", &old)]).await;
+    let response = forward(
+        &app,
+        &[
+            ("authorization", &stale),
+            ("date", &old),
+            ("x-original-method", "GET"),
+            ("x-original-uri", "/"),
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["reason"],
+        "the Date header is more than five minutes from the server's clock"
+    );
 
     // Truncated signature.
     let truncated = &authorization[..authorization.len() - 6];
@@ -387,7 +403,8 @@ async fn a_disabled_type_refuses_its_keys(backend: Backend) {
 }
 
 async fn usage_is_recorded_in_batches(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // A trusted caller, so the "ip" fields below are believed.
+    let app = TestApp::spawn_trusting(backend, "127.0.0.1").await;
     let token = bearer(&app, "ucd", "10.0.0.0/8", "").await;
     let id = api_key::parse(&token).unwrap().public_id.to_owned();
     for _ in 0..3 {

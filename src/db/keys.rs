@@ -252,6 +252,7 @@ pub fn secret_material(conn: &mut DbConn, id: &str) -> QueryResult<Option<Secret
 pub struct VerifyRow {
     pub id: String,
     pub type_code: String,
+    pub scheme: String,
     pub name: String,
     pub secret_hash: Vec<u8>,
     pub secret_sealed: Option<Vec<u8>>,
@@ -265,6 +266,7 @@ pub struct VerifyRow {
 type VerifyColumns = (
     api_keys::id,
     api_keys::type_code,
+    api_keys::scheme,
     api_keys::name,
     api_keys::secret_hash,
     api_keys::secret_sealed,
@@ -279,6 +281,7 @@ fn verify_columns() -> VerifyColumns {
     (
         api_keys::id,
         api_keys::type_code,
+        api_keys::scheme,
         api_keys::name,
         api_keys::secret_hash,
         api_keys::secret_sealed,
@@ -295,6 +298,7 @@ impl From<&NewKeyRow> for VerifyRow {
         VerifyRow {
             id: key.id.clone(),
             type_code: key.type_code.clone(),
+            scheme: key.scheme.clone(),
             name: key.name.clone(),
             secret_hash: key.secret_hash.clone(),
             secret_sealed: key.secret_sealed.clone(),

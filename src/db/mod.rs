@@ -9,6 +9,7 @@ pub mod keys;
 pub mod schema;
 pub mod sessions;
 pub mod setup;
+pub mod signatures;
 pub mod throttle;
 pub mod usage;
 pub mod users;

@@ -103,3 +103,10 @@ diesel::table! {
         last_success_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    signature_replay (digest) {
+        digest -> Binary,
+        expires_at -> Timestamp,
+    }
+}

@@ -7,8 +7,14 @@ use std::net::IpAddr;
 
 use crate::domain::ip_allowlist::IpAllowlist;
 
+/// Whether `addr` is one of the trusted proxies. An empty list trusts no one
+/// (an empty allowlist elsewhere means "any address"; here it means none).
+pub fn is_trusted(addr: IpAddr, trusted: &IpAllowlist) -> bool {
+    !trusted.is_unrestricted() && trusted.allows(addr)
+}
+
 pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &IpAllowlist) -> IpAddr {
-    if trusted.is_unrestricted() || !trusted.allows(peer) {
+    if !is_trusted(peer, trusted) {
         return peer;
     }
     let Some(header) = forwarded_for else {
@@ -36,6 +42,16 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_empty_list_trusts_no_one() {
+        let none = IpAllowlist::default();
+        assert!(!is_trusted(ip("127.0.0.1"), &none));
+        let one = IpAllowlist::parse("127.0.0.1").unwrap();
+        assert!(is_trusted(ip("127.0.0.1"), &one));
+        assert!(is_trusted(ip("::ffff:127.0.0.1"), &one));
+        assert!(!is_trusted(ip("127.0.0.2"), &one));
     }
 
     #[test]

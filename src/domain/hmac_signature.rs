@@ -9,19 +9,24 @@
 //! when the key was generated, over `<Date header>\n<METHOD> <request target>`
 //! (the target is the path and query as sent, e.g. `/orders?page=2`). A date
 //! more than five minutes from the server's clock is refused, and so is a
-//! signature already seen within that window.
+//! signature already seen within that window: every accepted signature is
+//! remembered (as a SHA-256 digest, shared by every instance) until its date
+//! can no longer be accepted.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Duration, NaiveDateTime};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::api_key::{self, ParsedKeyId};
 
 pub const SCHEME: &str = "LK-HMAC-SHA256";
 pub const MAX_SKEW: Duration = Duration::minutes(5);
+/// Instances' clocks may differ a little: a signature is remembered this much
+/// longer than the skew window of the instance that accepted it.
+pub const CLOCK_MARGIN: Duration = Duration::minutes(1);
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct SignedCredential<'a> {
@@ -72,8 +77,9 @@ pub fn parse(authorization: &str) -> Result<SignedCredential<'_>, SignatureError
     }
 }
 
-/// Reads the Date header and checks it is within the allowed skew of `now`.
-pub fn check_date(date: Option<&str>, now: NaiveDateTime) -> Result<(), SignatureError> {
+/// Reads the Date header and checks it is within the allowed skew of `now`;
+/// returns the signed instant (UTC).
+pub fn check_date(date: Option<&str>, now: NaiveDateTime) -> Result<NaiveDateTime, SignatureError> {
     let date = date.ok_or(SignatureError::BadDate)?;
     let at = DateTime::parse_from_rfc2822(date.trim())
         .map_err(|_| SignatureError::BadDate)?
@@ -81,7 +87,20 @@ pub fn check_date(date: Option<&str>, now: NaiveDateTime) -> Result<(), Signatur
     if (at - now).abs() > MAX_SKEW {
         return Err(SignatureError::Stale);
     }
-    Ok(())
+    Ok(at)
+}
+
+/// What is remembered of an accepted signature: its SHA-256, so the replay
+/// table never holds a presentable credential.
+pub fn replay_digest(signature: &[u8; 32]) -> [u8; 32] {
+    Sha256::digest(signature).into()
+}
+
+/// Until when a signature dated `signed_at` must be remembered: after that its
+/// date is refused as stale anyway, on any instance whose clock is within
+/// `CLOCK_MARGIN` of this one.
+pub fn remember_until(signed_at: NaiveDateTime) -> NaiveDateTime {
+    signed_at + MAX_SKEW + CLOCK_MARGIN
 }
 
 pub fn string_to_sign(date: &str, method: &str, target: &str) -> String {
@@ -145,14 +164,14 @@ mod tests {
             &string_to_sign(date, "POST", "/orders?page=2"),
             &parsed.signature
         ));
-        assert!(check_date(Some(date), now()).is_ok());
+        assert_eq!(check_date(Some(date), now()), Ok(now()));
     }
 
     #[test]
     fn dates_more_than_five_minutes_off_are_refused() {
         assert_eq!(
             check_date(Some("Wed, 25 Nov 2026 10:05:00 GMT"), now()),
-            Ok(())
+            Ok(now() + Duration::minutes(5))
         );
         assert_eq!(
             check_date(Some("Wed, 25 Nov 2026 10:05:01 GMT"), now()),
@@ -167,6 +186,22 @@ mod tests {
             Err(SignatureError::BadDate)
         );
         assert_eq!(check_date(None, now()), Err(SignatureError::BadDate));
+    }
+
+    #[test]
+    fn a_signature_is_remembered_as_a_digest_until_its_date_is_stale_everywhere() {
+        let signature = [7u8; 32];
+        let digest = replay_digest(&signature);
+        assert_eq!(
+            hex::encode(digest),
+            "4bb06f8e4e3a7715d201d573d0aa423762e55dabd61a2c02278fa56cc6d294e0"
+        );
+        assert_ne!(digest, signature);
+        assert_eq!(
+            remember_until(now()).to_string(),
+            "2026-11-25 10:06:00",
+            "five minutes of skew and one of margin"
+        );
     }
 
     #[test]
@@ -188,7 +223,7 @@ mod tests {
                 "LK-HMAC-SHA256 KeyId=lk_x_é, Signature={}",
                 B64.encode([7u8; 32])
             ),
-            "LK-HMAC-SHA256 ".to_owned() + &"a=b,".repeat(300),
+            format!("LK-HMAC-SHA256 {}", "a=b,".repeat(300)),
         ] {
             assert_eq!(parse(&bad), Err(SignatureError::Malformed), "{bad}");
         }

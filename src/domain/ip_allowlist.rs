@@ -119,6 +119,22 @@ fn parse_entry(text: &str) -> Result<IpNet, String> {
         .ok()
         .filter(|p| *p <= max)
         .ok_or_else(|| format!("the prefix length must be a number from 0 to {max}."))?;
+    // An IPv4-mapped range (::ffff:a.b.c.d/p) is the IPv4 range it carries, as
+    // a single mapped address is: peers are matched in their IPv4 form.
+    let mapped = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        IpAddr::V4(_) => None,
+    };
+    let (ip, prefix) = match mapped {
+        Some(_) if prefix < MAPPED_PREFIX => {
+            return Err(format!(
+                "an IPv4-mapped range needs a prefix of {MAPPED_PREFIX} or more \
+                 (::ffff:10.0.0.0/104 is 10.0.0.0/8); write IPv4 ranges in IPv4 form."
+            ));
+        }
+        Some(v4) => (IpAddr::V4(v4), prefix - MAPPED_PREFIX),
+        None => (ip, prefix),
+    };
     let net = IpNet::new(ip, prefix).map_err(|_| "is not a valid range.".to_owned())?;
     if net.network() != ip {
         return Err(format!(
@@ -128,6 +144,9 @@ fn parse_entry(text: &str) -> Result<IpNet, String> {
     }
     Ok(net)
 }
+
+/// The IPv4-mapped block is ::ffff:0:0/96; its last 32 bits are the IPv4 address.
+const MAPPED_PREFIX: u8 = 96;
 
 /// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are treated as the IPv4 address they carry.
 fn canonical_ip(ip: IpAddr) -> IpAddr {
@@ -188,6 +207,61 @@ mod tests {
     fn ipv4_mapped_ipv6_peers_match_ipv4_ranges() {
         let list = IpAllowlist::parse("10.0.0.0/8").unwrap();
         assert!(list.allows(ip("::ffff:10.1.2.3")));
+    }
+
+    #[test]
+    fn ipv4_mapped_ranges_are_their_ipv4_ranges() {
+        let list = IpAllowlist::parse("::ffff:10.0.0.0/104").unwrap();
+        assert_eq!(list.entries(), vec!["10.0.0.0/8"]);
+        assert!(list.allows(ip("10.1.2.3")));
+        assert!(list.allows(ip("::ffff:10.1.2.3")));
+        assert!(!list.allows(ip("11.0.0.1")));
+        assert!(!list.allows(ip("::ffff:11.0.0.1")));
+        let all_v4 = IpAllowlist::parse("::ffff:0.0.0.0/96").unwrap();
+        assert_eq!(all_v4.entries(), vec!["0.0.0.0/0"]);
+        let one = IpAllowlist::parse("::ffff:192.0.2.1/128").unwrap();
+        assert_eq!(one.entries(), vec!["192.0.2.1"]);
+    }
+
+    #[test]
+    fn ranges_saved_in_mapped_form_match_once_read_back() {
+        let stored = IpAllowlist::from_stored("::ffff:10.0.0.0/104");
+        assert!(stored.allows(ip("10.1.2.3")));
+        assert!(stored.allows(ip("::ffff:10.1.2.3")));
+    }
+
+    #[test]
+    fn mapped_ranges_wider_than_the_mapped_block_are_refused_with_a_reason() {
+        let errors = IpAllowlist::parse(
+            "10.0.0.0/8
+::ffff:0.0.0.0/95
+::ffff:10.0.0.1/104",
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].line, 2);
+        assert_eq!(
+            errors[0].message,
+            "an IPv4-mapped range needs a prefix of 96 or more (::ffff:10.0.0.0/104 is 10.0.0.0/8); \
+             write IPv4 ranges in IPv4 form."
+        );
+        assert_eq!(errors[1].line, 3);
+        assert_eq!(
+            errors[1].message,
+            "has bits set after the prefix; did you mean 10.0.0.0/8?"
+        );
+    }
+
+    #[test]
+    fn each_family_s_everything_range_covers_that_family_only() {
+        let v4 = IpAllowlist::parse("0.0.0.0/0").unwrap();
+        assert!(v4.allows(ip("203.0.113.9")));
+        assert!(v4.allows(ip("::ffff:203.0.113.9")));
+        assert!(!v4.allows(ip("2001:db8::1")));
+        let v6 = IpAllowlist::parse("::/0").unwrap();
+        assert!(v6.allows(ip("2001:db8::1")));
+        assert!(!v6.allows(ip("203.0.113.9")));
+        assert!(!v6.allows(ip("::ffff:203.0.113.9")));
     }
 
     #[test]

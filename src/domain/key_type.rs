@@ -8,9 +8,12 @@ use crate::domain::api_key::is_valid_type_code;
 
 pub const DEFAULT_CATALOGUE: &str = include_str!("../key_types.toml");
 
-/// How a client presents a key of this type.
+/// How a client presents a key of this type. Each scheme accepts its own form
+/// of credential and no other: a bearer key only whole, a Basic key only as
+/// key and secret, an HMAC key only as a signature over the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[repr(u8)]
 pub enum Scheme {
     /// One token, sent as `Authorization: Bearer` or `X-API-Key`.
     Bearer,
@@ -26,6 +29,29 @@ impl Scheme {
             Scheme::Bearer => "bearer",
             Scheme::Basic => "basic",
             Scheme::Hmac => "hmac",
+        }
+    }
+
+    /// Reads the stored form (`api_keys.scheme`).
+    pub fn parse(text: &str) -> Option<Scheme> {
+        [Scheme::Bearer, Scheme::Basic, Scheme::Hmac]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// The one way a key of this scheme may be presented, for a refusal's reason.
+    /// It names the form only, so it says nothing about whether a key exists.
+    pub fn expected_form(self) -> &'static str {
+        match self {
+            Scheme::Bearer => {
+                "keys of this type are presented whole: Authorization: Bearer, X-API-Key, or {\"key\"} alone"
+            }
+            Scheme::Basic => {
+                "keys of this type are presented as key and secret: HTTP Basic, or {\"key\", \"secret\"}"
+            }
+            Scheme::Hmac => {
+                "keys of this type must sign each request: Authorization: LK-HMAC-SHA256, or {\"signature\"}"
+            }
         }
     }
 
@@ -188,6 +214,23 @@ mod tests {
         assert_eq!(catalogue.get("webpush").unwrap().max_active, None);
         assert_eq!(catalogue.get("hubbasic").unwrap().scheme, Scheme::Basic);
         assert_eq!(catalogue.get("hubhmac").unwrap().scheme, Scheme::Hmac);
+    }
+
+    #[test]
+    fn schemes_read_back_from_their_stored_form() {
+        assert_eq!(Scheme::parse("bearer"), Some(Scheme::Bearer));
+        assert_eq!(Scheme::parse("basic"), Some(Scheme::Basic));
+        assert_eq!(Scheme::parse("hmac"), Some(Scheme::Hmac));
+        assert_eq!(Scheme::parse("HMAC"), None);
+        assert_eq!(Scheme::parse(""), None);
+        assert_eq!(std::mem::size_of::<Scheme>(), 1);
+    }
+
+    #[test]
+    fn each_scheme_names_the_one_form_it_accepts() {
+        assert!(Scheme::Bearer.expected_form().contains("Bearer"));
+        assert!(Scheme::Basic.expected_form().contains("HTTP Basic"));
+        assert!(Scheme::Hmac.expected_form().contains("LK-HMAC-SHA256"));
     }
 
     #[test]

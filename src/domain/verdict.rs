@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 
 use crate::domain::api_key::PublicId;
 use crate::domain::ip_allowlist::IpAllowlist;
+use crate::domain::key_type::Scheme;
 use crate::domain::rate_limit::TokenBucket;
 
 /// The answer codes of the verification API, in the order the rules are checked.
@@ -76,6 +77,8 @@ impl Outcome {
 pub struct KeyRecord {
     pub id: PublicId,
     pub type_code: Arc<str>,
+    /// Which form of credential the key accepts (one byte).
+    pub scheme: Scheme,
     pub name: Box<str>,
     pub secret_hash: [u8; 32],
     pub secret_sealed: Option<Box<[u8]>>,
@@ -136,6 +139,7 @@ mod tests {
         KeyRecord {
             id: PublicId::parse("abcdefghijkl").unwrap(),
             type_code: "ucd".into(),
+            scheme: Scheme::Bearer,
             name: "k".into(),
             secret_hash: [0; 32],
             secret_sealed: None,

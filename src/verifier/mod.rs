@@ -1,8 +1,10 @@
 //! Checking presented keys, fast: every live key is held in memory (hash,
-//! type, expiry, allowlist, rate limit), so a check costs one keyed hash and
-//! no database read. Changes made through this instance apply at once;
-//! changes made through other instances are picked up by polling every
-//! quarter second. Outcomes are counted in memory and written in batches.
+//! type, scheme, expiry, allowlist, rate limit), so a bearer or Basic check
+//! costs one keyed hash and no database read. A signed request also costs one
+//! insert: the shared replay table decides whether its signature is fresh.
+//! Changes made through this instance apply at once; changes made through
+//! other instances are picked up by polling every quarter second. Outcomes are
+//! counted in memory and written in batches.
 
 pub mod usage;
 
@@ -13,12 +15,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use chrono::{Duration, NaiveDateTime};
 
 use crate::db::keys::VerifyRow;
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, DbPool};
 use crate::domain::api_key::{self, PublicId};
 use crate::domain::crypto::{SecretBox, SecretHasher};
 use crate::domain::hmac_signature::{self, SignatureError};
 use crate::domain::ip_allowlist::IpAllowlist;
-use crate::domain::key_type::Catalogue;
+use crate::domain::key_type::{Catalogue, Scheme};
 use crate::domain::rate_limit::TokenBucket;
 use crate::domain::verdict::{Context, KeyRecord, Outcome, judge};
 use usage::UsageRecorder;
@@ -26,6 +28,11 @@ use usage::UsageRecorder;
 /// Re-read changes from slightly before the last one seen, so clocks that
 /// differ a little between instances cannot hide a change.
 const CLOCK_MARGIN: Duration = Duration::seconds(5);
+/// Most signature digests one instance keeps in memory.
+const LOCAL_SIGNATURES: usize = 100_000;
+
+const NOT_A_KEY: &str = "the key does not have the shape of a Latchkey key";
+const REPLAYED: &str = "this signature was already used; sign each request afresh";
 
 pub struct Verifier {
     keys: RwLock<HashMap<PublicId, Arc<KeyRecord>>>,
@@ -34,7 +41,12 @@ pub struct Verifier {
     hasher: SecretHasher,
     secret_box: SecretBox,
     disabled_from: HashMap<String, NaiveDateTime>,
+    /// The catalogue's scheme per type code: a credential in the wrong form is
+    /// refused before any lookup, so the refusal says nothing about a key.
+    schemes: HashMap<String, Scheme>,
     watermark: Mutex<NaiveDateTime>,
+    /// Digests of signatures this instance has seen, until they expire: a
+    /// cheap first refusal of replays. The shared table decides the rest.
     seen_signatures: Mutex<HashMap<[u8; 32], NaiveDateTime>>,
     pub usage: UsageRecorder,
 }
@@ -51,7 +63,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn refused(outcome: Outcome, reason: &'static str) -> Self {
+    pub fn refused(outcome: Outcome, reason: &'static str) -> Self {
         Verdict {
             outcome,
             key: None,
@@ -59,6 +71,20 @@ impl Verdict {
             reason: Some(reason),
         }
     }
+}
+
+/// The replay table could not be reached, so a signed request cannot be
+/// accepted: the caller answers 503 and the client retries (with a fresh signature).
+#[derive(Debug)]
+pub struct ReplayCheckUnavailable;
+
+/// A signed request as the verifier needs it: the credential, its date, and
+/// the method and target it must cover (as a trusted party reports them).
+pub struct SignedRequest<'a> {
+    pub authorization: &'a str,
+    pub date: Option<&'a str>,
+    pub method: &'a str,
+    pub target: &'a str,
 }
 
 /// How a request's credential was presented.
@@ -78,6 +104,11 @@ impl Verifier {
                 .all()
                 .iter()
                 .filter_map(|t| Some((t.code.clone(), t.disabled_from?)))
+                .collect(),
+            schemes: catalogue
+                .all()
+                .iter()
+                .map(|t| (t.code.clone(), t.scheme))
                 .collect(),
             type_codes: Mutex::new(HashMap::new()),
             watermark: Mutex::new(NaiveDateTime::MIN),
@@ -173,96 +204,179 @@ impl Verifier {
             .cloned()
     }
 
-    /// Checks a bearer token (or a key and secret joined with `_`).
-    pub fn verify_token(&self, token: &str, presented: &Presented<'_>) -> Verdict {
+    /// Checks a whole key (`Authorization: Bearer`, `X-API-Key`, `{"key"}`).
+    /// Only keys of the bearer scheme accept this form.
+    pub fn verify_bearer(&self, token: &str, presented: &Presented<'_>) -> Verdict {
+        self.verify_secret(token, Scheme::Bearer, presented)
+    }
+
+    /// Checks a key/secret pair (HTTP Basic, `{"key", "secret"}`). Only keys
+    /// of the Basic scheme accept this form.
+    pub fn verify_pair(&self, key_id: &str, secret: &str, presented: &Presented<'_>) -> Verdict {
+        if api_key::parse_key_id(key_id).is_err() {
+            return Verdict::refused(Outcome::Malformed, NOT_A_KEY);
+        }
+        self.verify_secret(&format!("{key_id}_{secret}"), Scheme::Basic, presented)
+    }
+
+    /// The secret check shared by the bearer and pair forms. A credential in a
+    /// form its type does not accept is refused as malformed before any lookup,
+    /// whether or not such a key exists; a key whose own scheme disagrees (its
+    /// type's scheme was changed after it was issued) answers exactly like a
+    /// wrong secret.
+    fn verify_secret(&self, token: &str, form: Scheme, presented: &Presented<'_>) -> Verdict {
         let Ok(parsed) = api_key::parse(token) else {
-            return Verdict::refused(
-                Outcome::Malformed,
-                "the key does not have the shape of a Latchkey key",
-            );
+            return Verdict::refused(Outcome::Malformed, NOT_A_KEY);
         };
+        if let Some(scheme) = self.schemes.get(parsed.type_code)
+            && *scheme != form
+        {
+            return Verdict::refused(Outcome::Malformed, scheme.expected_form());
+        }
         let Some(key) = self.find(parsed.public_id) else {
             return Verdict::refused(Outcome::NotFound, "no such key");
         };
-        if &*key.type_code != parsed.type_code
-            || !self.hasher.matches(parsed.secret, &key.secret_hash)
-        {
+        let matches = self.hasher.matches(parsed.secret, &key.secret_hash);
+        if &*key.type_code != parsed.type_code || !matches || key.scheme != form {
             return Verdict::refused(Outcome::NotFound, "no such key");
         }
         self.finish(key, presented)
     }
 
-    /// Checks an `LK-HMAC-SHA256` Authorization header against the request it signs.
-    pub fn verify_signed(
+    /// Checks an `LK-HMAC-SHA256` credential against the request it signs.
+    /// A good signature is then recorded in the shared replay table, which
+    /// decides whether it is fresh; if the table cannot be reached the request
+    /// is not accepted.
+    pub async fn verify_signed(
         &self,
-        authorization: &str,
-        date: Option<&str>,
-        method: &str,
-        target: &str,
+        pool: &DbPool,
+        signed: SignedRequest<'_>,
         presented: &Presented<'_>,
-    ) -> Verdict {
-        let credential = match hmac_signature::parse(authorization) {
-            Ok(c) => c,
-            Err(_) => {
-                return Verdict::refused(
-                    Outcome::Malformed,
-                    "the Authorization header is not a well-formed LK-HMAC-SHA256 credential",
-                );
+    ) -> Result<Verdict, ReplayCheckUnavailable> {
+        let (key, digest, until) = match self.check_signature(&signed, presented) {
+            Ok(checked) => checked,
+            Err(refused) => return Ok(refused),
+        };
+        if self.seen_here(&digest, presented.now) {
+            return Ok(Verdict::refused(Outcome::Malformed, REPLAYED));
+        }
+        let pool = pool.clone();
+        let first = actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            db::signatures::first_sighting(&mut conn, &digest, until).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        let first = match first {
+            Ok(first) => first,
+            Err(e) => {
+                log::warn!("cannot check a signature against the replay table: {e}");
+                return Err(ReplayCheckUnavailable);
             }
         };
-        if let Err(e) = hmac_signature::check_date(date, presented.now) {
-            let reason = match e {
-                SignatureError::Stale => {
-                    "the Date header is more than five minutes from the server's clock"
-                }
-                _ => "the Date header is missing or not an HTTP date",
-            };
-            return Verdict::refused(Outcome::Malformed, reason);
+        self.remember_here(digest, until);
+        if !first {
+            return Ok(Verdict::refused(Outcome::Malformed, REPLAYED));
         }
-        let Some(key) = self.find(credential.key.public_id) else {
-            return Verdict::refused(Outcome::NotFound, "no such key");
+        Ok(self.finish(key, presented))
+    }
+
+    /// Everything about a signed request that needs no database: its shape,
+    /// date, key, scheme and signature. Returns the key, the signature's
+    /// digest and until when it must be remembered.
+    fn check_signature(
+        &self,
+        signed: &SignedRequest<'_>,
+        presented: &Presented<'_>,
+    ) -> Result<(Arc<KeyRecord>, [u8; 32], NaiveDateTime), Verdict> {
+        let Ok(credential) = hmac_signature::parse(signed.authorization) else {
+            return Err(Verdict::refused(
+                Outcome::Malformed,
+                "the Authorization header is not a well-formed LK-HMAC-SHA256 credential",
+            ));
         };
-        let Some(secret) = key
+        let signed_at = match hmac_signature::check_date(signed.date, presented.now) {
+            Ok(at) => at,
+            Err(SignatureError::Stale) => {
+                return Err(Verdict::refused(
+                    Outcome::Malformed,
+                    "the Date header is more than five minutes from the server's clock",
+                ));
+            }
+            Err(_) => {
+                return Err(Verdict::refused(
+                    Outcome::Malformed,
+                    "the Date header is missing or not an HTTP date",
+                ));
+            }
+        };
+        if let Some(scheme) = self.schemes.get(credential.key.type_code)
+            && *scheme != Scheme::Hmac
+        {
+            return Err(Verdict::refused(Outcome::Malformed, scheme.expected_form()));
+        }
+        let not_found = || Verdict::refused(Outcome::NotFound, "no such key");
+        let key = self.find(credential.key.public_id).ok_or_else(not_found)?;
+        let secret = key
             .secret_sealed
             .as_deref()
-            .filter(|_| &*key.type_code == credential.key.type_code)
+            .filter(|_| &*key.type_code == credential.key.type_code && key.scheme == Scheme::Hmac)
             .and_then(|sealed| {
                 self.secret_box
                     .open(sealed, key.id.as_str().as_bytes())
                     .ok()
             })
-        else {
-            return Verdict::refused(Outcome::NotFound, "no such key");
-        };
-        let to_sign = hmac_signature::string_to_sign(date.unwrap_or_default(), method, target);
+            .ok_or_else(not_found)?;
+        let to_sign = hmac_signature::string_to_sign(
+            signed.date.unwrap_or_default(),
+            signed.method,
+            signed.target,
+        );
         if !hmac_signature::signature_matches(&secret, &to_sign, &credential.signature) {
-            return Verdict::refused(Outcome::NotFound, "no such key");
+            return Err(not_found());
         }
-        if !self.first_sighting(credential.signature, presented.now) {
-            return Verdict::refused(
-                Outcome::Malformed,
-                "this signature was already used; sign each request afresh",
-            );
-        }
-        self.finish(key, presented)
+        Ok((
+            key,
+            hmac_signature::replay_digest(&credential.signature),
+            hmac_signature::remember_until(signed_at),
+        ))
     }
 
-    /// Records a signature; false if it was seen within the replay window.
-    fn first_sighting(&self, signature: [u8; 32], now: NaiveDateTime) -> bool {
+    /// Whether this instance already saw the signature (and it has not expired).
+    fn seen_here(&self, digest: &[u8; 32], now: NaiveDateTime) -> bool {
+        self.seen_signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(digest)
+            .is_some_and(|until| *until > now)
+    }
+
+    fn remember_here(&self, digest: [u8; 32], until: NaiveDateTime) {
         let mut seen = self
             .seen_signatures
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if seen.len() > 10_000 {
-            seen.retain(|_, at| *at + hmac_signature::MAX_SKEW * 2 > now);
-        }
-        match seen.get(&signature) {
-            Some(at) if *at + hmac_signature::MAX_SKEW * 2 > now => false,
-            _ => {
-                seen.insert(signature, now);
-                true
+        if seen.len() >= LOCAL_SIGNATURES {
+            let now = db::now();
+            seen.retain(|_, at| *at > now);
+            if seen.len() >= LOCAL_SIGNATURES {
+                // Only a cache: the shared table still refuses what this forgets.
+                seen.clear();
             }
         }
+        seen.insert(digest, until);
+    }
+
+    /// Forgets signatures whose dates can no longer be accepted, here and in
+    /// the shared table (bounded work; called by the background thread).
+    pub fn forget_old_signatures(&self, conn: &mut DbConn) -> diesel::QueryResult<usize> {
+        let now = db::now();
+        self.seen_signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, until| *until > now);
+        db::signatures::sweep(conn, now)
     }
 
     fn finish(&self, key: Arc<KeyRecord>, presented: &Presented<'_>) -> Verdict {
@@ -297,6 +411,8 @@ impl Verifier {
         Some(KeyRecord {
             id: PublicId::parse(&row.id)?,
             type_code,
+            // A scheme this version does not know accepts no credential at all.
+            scheme: Scheme::parse(&row.scheme)?,
             name: row.name.into_boxed_str(),
             secret_hash: row.secret_hash.try_into().ok()?,
             secret_sealed: row.secret_sealed.map(Vec::into_boxed_slice),

@@ -9,9 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::hmac_signature;
 use crate::domain::verdict::Outcome;
-use crate::verifier::{Presented, Verdict};
+use crate::domain::{client_ip, hmac_signature};
+use crate::verifier::{Presented, ReplayCheckUnavailable, SignedRequest, Verdict};
 use crate::web::auth::client_addr;
 use crate::web::state::AppState;
 
@@ -23,17 +23,41 @@ const MAX_CREDENTIAL: usize = 1024;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
-    key: String,
-    /// For key/secret pairs, the secret; otherwise `key` is the whole token.
+    /// The whole key (bearer scheme), or the key half of a key/secret pair.
+    #[serde(default)]
+    key: Option<String>,
+    /// For key/secret pairs (Basic scheme), the secret.
     #[serde(default)]
     secret: Option<String>,
-    /// The address the key was presented from; default: this request's client.
+    /// For HMAC keys: the signed request as the calling service received it.
+    #[serde(default)]
+    signature: Option<SignedFields>,
+    /// The address the key was presented from. Believed only from a caller in
+    /// `--trusted-proxies`; from anyone else the caller's own address is checked.
     #[serde(default)]
     ip: Option<String>,
     /// The key type code the calling service expects.
     #[serde(default, rename = "type")]
     type_code: Option<String>,
 }
+
+/// A signed request, reported by the service that received it: it alone knows
+/// the method and target the client signed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedFields {
+    /// The `Authorization` header as received (`LK-HMAC-SHA256 KeyId=…, Signature=…`).
+    authorization: String,
+    /// The `Date` header as received.
+    date: String,
+    method: String,
+    /// The path and query as received, e.g. `/orders?page=2`.
+    target: String,
+}
+
+/// Said when a caller not trusted to name the client's address sent `ip`.
+const IP_IGNORED: &str = "“ip” is believed only from callers listed in --trusted-proxies; \
+                          this request's own address was checked";
 
 #[derive(Serialize)]
 struct VerifyResponse<'a> {
@@ -67,10 +91,18 @@ pub async fn verify(
     body: web::Json<VerifyRequest>,
 ) -> HttpResponse {
     let body = body.into_inner();
+    let caller = client_addr(&req);
+    let mut ip_ignored = false;
     let client_ip = match body.ip.as_deref().map(str::trim) {
-        None | Some("") => client_addr(&req),
+        None | Some("") => caller,
         Some(text) => match text.parse() {
-            Ok(ip) => Some(ip),
+            Ok(ip) if caller.is_some_and(|c| client_ip::is_trusted(c, &state.trusted_proxies)) => {
+                Some(ip)
+            }
+            Ok(_) => {
+                ip_ignored = true;
+                caller
+            }
             Err(_) => {
                 return json_error(
                     StatusCode::BAD_REQUEST,
@@ -84,12 +116,35 @@ pub async fn verify(
         expected_type: body.type_code.as_deref(),
         now: state.clock.now(),
     };
-    let verdict = match &body.secret {
-        Some(secret) => state
-            .verifier
-            .verify_token(&format!("{}_{}", body.key, secret), &presented),
-        None => state.verifier.verify_token(&body.key, &presented),
+    let mut verdict = match (&body.key, &body.secret, &body.signature) {
+        (Some(key), None, None) => state.verifier.verify_bearer(key, &presented),
+        (Some(key), Some(secret), None) => state.verifier.verify_pair(key, secret, &presented),
+        (None, None, Some(signed)) => {
+            let signed = SignedRequest {
+                authorization: &signed.authorization,
+                date: Some(&signed.date),
+                method: &signed.method,
+                target: &signed.target,
+            };
+            match state
+                .verifier
+                .verify_signed(&state.pool, signed, &presented)
+                .await
+            {
+                Ok(verdict) => verdict,
+                Err(ReplayCheckUnavailable) => return unavailable(),
+            }
+        }
+        _ => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "send “key” (with “secret” for key/secret pairs), or “signature” for a signed request",
+            );
+        }
     };
+    if ip_ignored && verdict.reason.is_none() {
+        verdict.reason = Some(IP_IGNORED);
+    }
     let status = if verdict.outcome == Outcome::RateLimited {
         StatusCode::TOO_MANY_REQUESTS
     } else {
@@ -108,27 +163,32 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
         now: state.clock.now(),
     };
     let verdict = match credential(headers) {
-        Credential::Token(token) => state.verifier.verify_token(&token, &presented),
-        Credential::Signed(authorization) => {
-            let method = header_text(headers, "x-original-method")
-                .or_else(|| header_text(headers, "x-forwarded-method"))
-                .unwrap_or("GET");
-            let target = header_text(headers, "x-original-uri")
-                .or_else(|| header_text(headers, "x-forwarded-uri"))
-                .unwrap_or("/");
-            let date = header_text(headers, "date");
-            state
-                .verifier
-                .verify_signed(authorization, date, method, target, &presented)
-        }
-        Credential::Missing => Verdict {
-            outcome: Outcome::Malformed,
-            key: None,
-            retry_after: 0,
-            reason: Some(
-                "no credential: send Authorization (Bearer, Basic or LK-HMAC-SHA256) or X-API-Key",
-            ),
+        Credential::Bearer(token) => state.verifier.verify_bearer(&token, &presented),
+        Credential::Pair(key, secret) => state.verifier.verify_pair(&key, &secret, &presented),
+        Credential::Signed(authorization) => match signed_binding(&req, &state) {
+            Err(reason) => Verdict::refused(Outcome::Malformed, reason),
+            Ok((method, target)) => {
+                let signed = SignedRequest {
+                    authorization,
+                    date: header_text(headers, "date"),
+                    method,
+                    target,
+                };
+                match state
+                    .verifier
+                    .verify_signed(&state.pool, signed, &presented)
+                    .await
+                {
+                    Ok(verdict) => verdict,
+                    Err(ReplayCheckUnavailable) => return unavailable(),
+                }
+            }
         },
+        Credential::Garbled(reason) => Verdict::refused(Outcome::Malformed, reason),
+        Credential::Missing => Verdict::refused(
+            Outcome::Malformed,
+            "no credential: send Authorization (Bearer, Basic or LK-HMAC-SHA256) or X-API-Key",
+        ),
     };
     let status = match verdict.outcome {
         Outcome::Valid => StatusCode::OK,
@@ -141,9 +201,76 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     respond(status, &verdict, true)
 }
 
+/// The method and target a signature must cover. Only a gateway listed in
+/// `--trusted-proxies` (the TCP peer itself, not an address it forwards) may
+/// report them; a client's own headers never choose what its signature covers.
+/// Where nginx's and Traefik's headers are both present they must agree.
+fn signed_binding<'a>(
+    req: &'a HttpRequest,
+    state: &AppState,
+) -> Result<(&'a str, &'a str), &'static str> {
+    let from_gateway = req
+        .peer_addr()
+        .is_some_and(|peer| client_ip::is_trusted(peer.ip(), &state.trusted_proxies));
+    if !from_gateway {
+        return Err(
+            "signed requests are checked only through a gateway listed in --trusted-proxies, \
+             which reports the signed method and target",
+        );
+    }
+    let headers = req.headers();
+    let method = agreed(
+        headers,
+        "x-original-method",
+        "x-forwarded-method",
+        |a, b| a.eq_ignore_ascii_case(b),
+    )
+    .map_err(
+        |_| "X-Original-Method and X-Forwarded-Method disagree; the signed method is ambiguous",
+    )?;
+    let target = agreed(headers, "x-original-uri", "x-forwarded-uri", |a, b| a == b).map_err(
+        |_| "X-Original-URI and X-Forwarded-Uri disagree; the signed target is ambiguous",
+    )?;
+    match (method, target) {
+        (Some(method), Some(target)) => Ok((method, target)),
+        _ => Err(
+            "the gateway did not report the signed request's method and target \
+             (X-Original-Method and X-Original-URI, or X-Forwarded-Method and X-Forwarded-Uri)",
+        ),
+    }
+}
+
+/// The value of either header; an error if both are present and differ.
+fn agreed<'a>(
+    headers: &'a HeaderMap,
+    one: &str,
+    other: &str,
+    same: impl Fn(&str, &str) -> bool,
+) -> Result<Option<&'a str>, ()> {
+    match (header_text(headers, one), header_text(headers, other)) {
+        (Some(a), Some(b)) if !same(a, b) => Err(()),
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+/// The replay table is unreachable: a signed request is neither accepted nor
+/// called a replay. The client may retry shortly with a fresh signature.
+fn unavailable() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::RETRY_AFTER, "5"))
+        .json(serde_json::json!({
+            "valid": false,
+            "code": "UNAVAILABLE",
+            "reason": "signed requests cannot be checked for replay right now; retry shortly with a fresh signature",
+        }))
+}
+
 enum Credential<'a> {
-    Token(String),
+    Bearer(String),
+    Pair(String, String),
     Signed(&'a str),
+    Garbled(&'static str),
     Missing,
 }
 
@@ -161,20 +288,25 @@ fn credential(headers: &HeaderMap) -> Credential<'_> {
         }
         let (scheme, value) = authorization.split_once(' ').unwrap_or((authorization, ""));
         if scheme.eq_ignore_ascii_case("bearer") {
-            return Credential::Token(value.trim().to_owned());
+            return Credential::Bearer(value.trim().to_owned());
         }
         if scheme.eq_ignore_ascii_case("basic") {
             let pair = B64
                 .decode(value.trim())
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
-                .and_then(|text| text.split_once(':').map(|(k, s)| format!("{k}_{s}")));
-            // An undecodable Basic credential is checked as is, and fails as malformed.
-            return Credential::Token(pair.unwrap_or_else(|| value.to_owned()));
+                .and_then(|text| {
+                    text.split_once(':')
+                        .map(|(k, s)| (k.to_owned(), s.to_owned()))
+                });
+            return match pair {
+                Some((key, secret)) => Credential::Pair(key, secret),
+                None => Credential::Garbled("the Basic credential is not base64 of <key>:<secret>"),
+            };
         }
     }
     match header_text(headers, "x-api-key") {
-        Some(key) => Credential::Token(key.trim().to_owned()),
+        Some(key) => Credential::Bearer(key.trim().to_owned()),
         None => Credential::Missing,
     }
 }
