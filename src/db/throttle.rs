@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::db::audit::{self, AuditEvent, action};
 use crate::db::schema::login_throttle;
 use crate::db::{DbConn, write_transaction};
-use crate::domain::throttle::{Attempts, Counters, KNOWN_FOR, Reservation, Subject, WINDOW};
+use crate::domain::throttle::{Attempts, Counters, KNOWN_FOR, Kind, Reservation, Subject, WINDOW};
 
 /// A whole row, in the table's column order.
 #[derive(Queryable)]
@@ -123,12 +123,40 @@ fn store(conn: &mut DbConn, key: &str, attempts: &Attempts) -> QueryResult<()> {
 }
 
 /// Reserves a sign-in attempt for `account` from `address` (see `domain::throttle`).
+/// An attempt a lock refuses is settled with a plain read and one atomic
+/// increment, so a flood from a locked address never queues on row locks.
 pub fn reserve(
     conn: &mut DbConn,
     account: &str,
     address: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Reservation> {
+    let [pair_key, address_key, account_key] = keys(account, address);
+    let rows: Vec<Row> = login_throttle::table
+        .filter(login_throttle::subject.eq_any([&pair_key, &address_key, &account_key]))
+        .load(conn)?;
+    let find = |key: &str| {
+        rows.iter()
+            .find(|r| r.subject == key)
+            .map(Row::attempts)
+            .unwrap_or_else(|| Attempts::fresh(now))
+    };
+    let seen = Counters {
+        pair: find(&pair_key),
+        address: find(&address_key),
+        account: find(&account_key),
+    };
+    if let Some(refused @ Reservation::Refused { by, .. }) = seen.refusal(now) {
+        let key = match by {
+            Kind::Pair => &pair_key,
+            Kind::Address => &address_key,
+            Kind::Account => &account_key,
+        };
+        diesel::update(login_throttle::table.find(key))
+            .set(login_throttle::refused.eq(login_throttle::refused + 1))
+            .execute(conn)?;
+        return Ok(refused);
+    }
     with_counters(conn, account, address, now, |c| c.reserve(now))
 }
 

@@ -220,6 +220,16 @@ impl Counters {
         Reservation::Admitted { delay, locks }
     }
 
+    /// The answer `reserve` would give if a lock refuses the attempt, without
+    /// changing anything: refusals need no locked read-modify-write.
+    pub fn refusal(&self, now: NaiveDateTime) -> Option<Reservation> {
+        let mut copy = *self;
+        match copy.reserve(now) {
+            refused @ Reservation::Refused { .. } => Some(refused),
+            Reservation::Admitted { .. } => None,
+        }
+    }
+
     /// The password was right: the pair and the account start afresh, the
     /// address becomes known to the account, and the address gets back the
     /// attempt reserved for it.
@@ -323,6 +333,24 @@ mod tests {
         assert_eq!((c.pair.failures, c.pair.refused), (5, 2));
         assert!(!admitted(&c.reserve(t0() + Duration::seconds(899))));
         assert!(admitted(&c.reserve(t0() + Duration::seconds(900))));
+    }
+
+    #[test]
+    fn a_refusal_is_foreseen_without_changing_the_rows() {
+        let mut c = fresh();
+        assert_eq!(c.refusal(t0()), None);
+        for _ in 0..5 {
+            c.reserve(t0());
+        }
+        let before = c;
+        assert_eq!(
+            c.refusal(t0()),
+            Some(Reservation::Refused {
+                delay: Duration::milliseconds(1000),
+                by: Kind::Pair
+            })
+        );
+        assert_eq!(c, before);
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub async fn submit(
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
+    let place = state.passwords.admit()?;
     let user_id = user.id.clone();
     let stored = state
         .db(move |conn| Ok(users::find(conn, &user_id)?))
@@ -65,6 +66,7 @@ pub async fn submit(
     };
     let current_ok = password_check::check(
         &state,
+        place,
         &attempt,
         form.current_password.clone(),
         Some(stored),

@@ -77,6 +77,7 @@ pub async fn submit(
         .collect();
     let ip = client_ip(&req);
 
+    let place = state.passwords.admit()?;
     let lookup = email.clone();
     let user = state
         .db(move |conn| Ok(users::find_by_email(conn, &lookup)?))
@@ -93,7 +94,7 @@ pub async fn submit(
         .as_ref()
         .filter(|u| !u.disabled)
         .map(|u| u.password_hash.clone());
-    let checked = password_check::check(&state, &attempt, password, stored).await?;
+    let checked = password_check::check(&state, place, &attempt, password, stored).await?;
 
     match user.filter(|_| checked == Checked::Right) {
         Some(user) => {

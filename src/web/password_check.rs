@@ -7,6 +7,7 @@ use crate::db::audit::{self, AuditEvent, action};
 use crate::db::{self, throttle};
 use crate::domain::throttle::Reservation;
 use crate::web::error::AppError;
+pub use crate::web::password_workers::Place;
 use crate::web::state::AppState;
 
 /// Passwords longer than this are refused before hashing, so a huge body
@@ -32,9 +33,15 @@ pub struct Attempt {
 }
 
 /// Checks `candidate` against `stored` (None: no such active account; a dummy
-/// hash is checked instead).
+/// hash is checked instead). `place` comes from `state.passwords.admit()`,
+/// which callers take before any database work (looking up the stored hash
+/// included), so a burst is turned away at no cost past a bounded number of
+/// sign-ins in progress. It is given back before any waiting: an attempt
+/// refused by a lock, or held back by the slow-down, occupies nothing while
+/// it waits.
 pub async fn check(
     state: &AppState,
+    place: Place,
     attempt: &Attempt,
     candidate: String,
     stored: Option<String>,
@@ -48,6 +55,7 @@ pub async fn check(
     let reservation = state
         .db(move |conn| Ok(throttle::reserve(conn, &account, &at, now)?))
         .await?;
+    drop(place);
     let locks = match reservation {
         Reservation::Refused { delay, .. } => {
             // Counted in the row, summarised in the audit log when the lock ends.

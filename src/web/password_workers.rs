@@ -1,26 +1,38 @@
 //! Password hashing, bounded. Each argon2 check takes 19 MiB and tens of
 //! milliseconds of one core; run unbounded, a burst of sign-ins takes every
-//! core and gigabytes. Here a few dedicated threads do all of it, fed by a
-//! short queue: a request finding the queue full gets the 503 "busy" page at
-//! once instead of waiting or allocating. Dedicated threads also keep the
-//! allocator's memory for argon2 in a few places, so it stays bounded after a
-//! burst instead of spreading over every thread that ever hashed.
+//! core and gigabytes. Here a few dedicated threads do all of it, at a lower
+//! scheduling priority than the threads that answer verification, fed by a
+//! short queue; a check that finds it full gets the 503 "busy" page at once.
+//! Before that, a sign-in takes a place ([`PasswordWorkers::admit`]) for its
+//! database work; one that finds none free is also told it is busy, so a
+//! burst costs neither database work nor blocking threads past a bound. Dedicated threads also keep the allocator's memory for
+//! argon2 in a few places, so it stays bounded after a burst instead of
+//! spreading over every thread that ever hashed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use crate::domain::password;
 use crate::web::error::AppError;
 
 /// Checks waiting per worker before new ones are refused as busy.
 pub const QUEUE_PER_WORKER: usize = 32;
+/// Sign-ins doing their database work at once, per worker.
+pub const PLACES_PER_WORKER: usize = 128;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// A sign-in's place in the password workers' queue (see `admit`).
+pub type Place = OwnedSemaphorePermit;
+
 pub struct PasswordWorkers {
     jobs: SyncSender<Job>,
+    /// One per sign-in doing its database work.
+    places: Arc<Semaphore>,
     /// A running average of one check's duration, in microseconds: refused
     /// attempts wait this long, so their answer takes as long as a check.
     typical_micros: Arc<AtomicU64>,
@@ -43,11 +55,15 @@ impl PasswordWorkers {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("latchkey-password-{n}"))
-                .spawn(move || work(&queue))
+                .spawn(move || {
+                    lower_priority();
+                    work(&queue)
+                })
                 .expect("a password worker starts");
         }
         let this = PasswordWorkers {
             jobs,
+            places: Arc::new(Semaphore::new(workers * PLACES_PER_WORKER)),
             typical_micros: Arc::new(AtomicU64::new(0)),
         };
         // One check at start: it measures how long checks take here, and
@@ -59,6 +75,15 @@ impl PasswordWorkers {
             typical.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         }));
         this
+    }
+
+    /// A place for one sign-in's database work; none free means the server
+    /// is busy.
+    pub fn admit(&self) -> Result<Place, AppError> {
+        self.places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AppError::Busy)
     }
 
     async fn run<T: Send + 'static>(
@@ -115,6 +140,18 @@ impl PasswordWorkers {
     }
 }
 
+/// Hashing yields the processor to the threads answering requests: a burst of
+/// sign-ins slows sign-in, not verification. (On Linux a nice value is per
+/// thread; elsewhere this does nothing.)
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority with PRIO_PROCESS and 0 only changes the calling
+    // thread's nice value; it reads and writes no memory of ours.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 fn work(queue: &Mutex<Receiver<Job>>) {
     loop {
         let job = match queue.lock() {
@@ -132,6 +169,17 @@ fn work(queue: &Mutex<Receiver<Job>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[actix_web::test]
+    async fn sign_ins_past_the_places_are_refused_as_busy_until_one_is_freed() {
+        let workers = PasswordWorkers::start(1);
+        let places: Vec<_> = (0..PLACES_PER_WORKER)
+            .map(|_| workers.admit().expect("a free place"))
+            .collect();
+        assert!(matches!(workers.admit(), Err(AppError::Busy)));
+        drop(places);
+        assert!(workers.admit().is_ok());
+    }
 
     #[actix_web::test]
     async fn checks_past_the_queue_are_refused_as_busy_not_queued_without_end() {
