@@ -248,4 +248,50 @@ mod tests {
             Err(CatalogueError::Empty)
         ));
     }
+
+    #[test]
+    fn type_names_need_1_to_80_characters() {
+        let with_name = |name: &str| {
+            format!("[[type]]\ncode = \"crm\"\nname = \"{name}\"\nscheme = \"bearer\"\n")
+        };
+        for empty in ["", "   ", "\\t"] {
+            assert!(
+                matches!(Catalogue::parse(&with_name(empty)), Err(CatalogueError::BadName(code)) if code == "crm"),
+                "name {empty:?}"
+            );
+        }
+        let longest = "é".repeat(80);
+        assert_eq!(
+            Catalogue::parse(&with_name(&longest))
+                .unwrap()
+                .get("crm")
+                .unwrap()
+                .name,
+            longest
+        );
+        assert!(matches!(
+            Catalogue::parse(&with_name(&"é".repeat(81))),
+            Err(CatalogueError::BadName(_))
+        ));
+        assert_eq!(Catalogue::parse(&with_name("X")).unwrap().all().len(), 1);
+    }
+
+    #[test]
+    fn type_codes_of_2_to_12_characters_are_accepted() {
+        let with_code = |code: &str| {
+            format!("[[type]]\ncode = \"{code}\"\nname = \"Some API\"\nscheme = \"bearer\"\n")
+        };
+        for code in ["ab", "abcdefghijk", "abcdefghijkl", "0123456789ab"] {
+            assert!(Catalogue::parse(&with_code(code)).is_ok(), "{code}");
+        }
+        for code in ["", "a", "abcdefghijklm", "a-b", "Ab"] {
+            assert!(
+                matches!(
+                    Catalogue::parse(&with_code(code)),
+                    Err(CatalogueError::BadCode(_))
+                ),
+                "{code:?}"
+            );
+        }
+    }
 }
