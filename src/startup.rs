@@ -110,6 +110,7 @@ impl Application {
             trusted_proxies,
             session_policy,
             clock: clock.clone(),
+            https: serve.https,
         });
         let session_key = Key::from(&secrets.session_key);
         let https = serve.https;

@@ -20,6 +20,8 @@ pub struct AppState {
     pub trusted_proxies: IpAllowlist,
     pub session_policy: SessionPolicy,
     pub clock: Arc<Clock>,
+    /// Served over HTTPS (`--https`): the console's origin is https.
+    pub https: bool,
 }
 
 impl AppState {
