@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 
 both_backends!(
     every_route_answers_each_role_as_the_written_table_says,
+    a_route_registered_outside_the_table_is_refused,
     every_console_page_sends_the_security_headers,
     error_pages_are_the_consoles_own_and_say_nothing_internal,
     state_changes_without_the_sessions_form_token_are_refused,
@@ -147,6 +148,51 @@ async fn every_route_answers_each_role_as_the_written_table_says(backend: Backen
         }
     }
     assert!(wrong.is_empty(), "answers differ:\n{}", wrong.join("\n"));
+}
+
+/// The route table cannot register a route without a rule, so the
+/// middleware's fail-closed branch is proved with a route added by hand
+/// beside the table, under the same session and access middleware.
+async fn a_route_registered_outside_the_table_is_refused(backend: Backend) {
+    use actix_session::SessionMiddleware;
+    use actix_web::cookie::Key;
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, test, web};
+    use latchkey::web::session_store::DbSessionStore;
+    use latchkey::web::{auth, routes};
+
+    let console = TestApp::spawn(backend).await;
+    let sessions =
+        SessionMiddleware::new(DbSessionStore::new(console.pool.clone()), Key::generate());
+    let app = test::init_service(
+        App::new().service(
+            web::scope("")
+                .configure(routes::register_console)
+                .route(
+                    "/outside-the-table",
+                    web::route().to(|| async { HttpResponse::Ok().body("served") }),
+                )
+                .wrap(from_fn(auth::authorize))
+                .wrap(sessions),
+        ),
+    )
+    .await;
+    // The status the server would send, whether the layers answered or erred.
+    let status = |result: Result<actix_web::dev::ServiceResponse, actix_web::Error>| match result {
+        Ok(response) => response.status().as_u16(),
+        Err(error) => error.error_response().status().as_u16(),
+    };
+    for method in [actix_web::http::Method::GET, actix_web::http::Method::POST] {
+        let request = test::TestRequest::default()
+            .method(method.clone())
+            .uri("/outside-the-table")
+            .to_request();
+        let answer = status(test::try_call_service(&app, request).await);
+        assert_eq!(answer, 403, "{method} outside the table");
+    }
+    // The table's own routes pass the same middleware.
+    let health = test::TestRequest::get().uri("/healthz").to_request();
+    assert_eq!(status(test::try_call_service(&app, health).await), 200);
 }
 
 fn assert_security_headers(response: &reqwest::Response, context: &str) {
