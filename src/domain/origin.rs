@@ -56,11 +56,19 @@ mod tests {
 
     const HOST: Option<&str> = Some("console.example:8080");
 
+    /// Sec-Fetch-Site, Origin, console scheme, console host → allowed.
+    type Case = (
+        Option<&'static str>,
+        Option<&'static str>,
+        &'static str,
+        Option<&'static str>,
+        bool,
+    );
+
     #[test]
     fn each_combination_of_headers_gets_the_written_answer() {
-        // (Sec-Fetch-Site, Origin, console scheme, console host) → allowed
         #[rustfmt::skip]
-        let cases: &[(Option<&str>, Option<&str>, &str, Option<&str>, bool)] = &[
+        let cases: &[Case] = &[
             // Neither header: not a browser, no ambient cookies.
             (None, None, "http", HOST, true),
             (None, Some("null"), "http", HOST, true),
