@@ -250,6 +250,47 @@ mod tests {
     }
 
     #[test]
+    fn schemes_have_their_stored_names_and_labels() {
+        let expected = [
+            (Scheme::Bearer, "bearer", "API key", false),
+            (
+                Scheme::Basic,
+                "basic",
+                "Key and secret (Basic authentication)",
+                true,
+            ),
+            (
+                Scheme::Hmac,
+                "hmac",
+                "Key and secret (HMAC signature)",
+                true,
+            ),
+        ];
+        for (scheme, stored, label, pair) in expected {
+            assert_eq!(scheme.as_str(), stored);
+            assert_eq!(scheme.label(), label);
+            assert_eq!(scheme.is_pair(), pair, "{stored}");
+        }
+    }
+
+    #[test]
+    fn a_type_is_disabled_from_its_instant_on() {
+        let text = "[[type]]\ncode = \"webpush\"\nname = \"Web Push\"\nscheme = \"bearer\"\ndisabled_from = 2025-10-15T00:00:00Z\n";
+        let catalogue = Catalogue::parse(text).unwrap();
+        let web_push = catalogue.get("webpush").unwrap();
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        assert!(!web_push.is_disabled(at("2025-10-14 23:59:59")));
+        assert!(web_push.is_disabled(at("2025-10-15 00:00:00")));
+        assert!(web_push.is_disabled(at("2026-01-01 00:00:00")));
+        let ucd = Catalogue::default_catalogue();
+        assert!(
+            !ucd.get("ucd")
+                .unwrap()
+                .is_disabled(at("2099-01-01 00:00:00"))
+        );
+    }
+
+    #[test]
     fn type_names_need_1_to_80_characters() {
         let with_name = |name: &str| {
             format!("[[type]]\ncode = \"crm\"\nname = \"{name}\"\nscheme = \"bearer\"\n")

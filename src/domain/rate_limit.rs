@@ -80,6 +80,7 @@ mod tests {
     #[test]
     fn six_hundred_a_minute_refill_one_every_tenth_of_a_second() {
         let mut bucket = TokenBucket::per_minute(600, t0());
+        assert_eq!(bucket.limit(), 600);
         for n in 1..=600 {
             assert_eq!(bucket.take(t0()), Ok(()), "request {n}");
         }

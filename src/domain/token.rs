@@ -77,6 +77,17 @@ mod tests {
         // not flake. Drawing from a few characters fails it at once, and so
         // does keeping byte 248 (`<=` for `<`), which makes "0" come 5/4 as
         // often (about 12,450 times).
+        // First a quick look: in 6,200 characters a correct generator misses
+        // one of the 62 with probability about 62 × (61/62)^6200 ≈ 1e-42.
+        // Generators that keep only a few byte values fail here, fast.
+        let quick = random_base62(6_200);
+        for &c in BASE62 {
+            assert!(
+                quick.contains(c as char),
+                "“{}” never drawn in 6,200",
+                c as char
+            );
+        }
         const SAMPLES: usize = 620_000;
         let mut counts = [0usize; 62];
         for byte in random_base62(SAMPLES).bytes() {

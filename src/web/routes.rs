@@ -277,6 +277,25 @@ mod tests {
     }
 
     #[test]
+    fn listed_paths_are_known_whatever_the_method() {
+        assert!(is_listed("/login"));
+        assert!(is_listed("/settings/integrations/keys/{id}/rate-limit"));
+        assert!(is_listed("/api/v1/auth"));
+        assert!(!is_listed("/settings/integrations/keys/42"));
+        assert!(!is_listed("/outside-the-table"));
+    }
+
+    #[test]
+    fn unserved_methods_and_paths_are_errors_not_pages() {
+        use futures::executor::block_on;
+        assert!(matches!(
+            block_on(method_not_allowed()),
+            Err(AppError::MethodNotAllowed)
+        ));
+        assert!(matches!(block_on(not_found()), Err(AppError::NotFound)));
+    }
+
+    #[test]
     fn lookups_find_the_rule_for_the_method() {
         assert_eq!(access_for(&Method::GET, "/login"), Some(Public));
         assert_eq!(
