@@ -256,6 +256,23 @@ mod tests {
     }
 
     #[test]
+    fn the_last_four_are_the_tokens_last_four_characters() {
+        let key = NewApiKey::generate("ucd");
+        let token = key.token();
+        assert_eq!(key.last_four().len(), 4);
+        assert_eq!(key.last_four(), token[token.len() - 4..]);
+    }
+
+    #[test]
+    fn a_public_id_is_held_and_shown_as_written() {
+        let id = PublicId::parse(ID).expect("a well-formed id");
+        assert_eq!(id.as_str(), "4fQ9xY2mK8pR");
+        assert_eq!(id.to_string(), "4fQ9xY2mK8pR");
+        assert_eq!(PublicId::parse("4fQ9xY2mK8p"), None);
+        assert_eq!(PublicId::parse("4fQ9xY2mK8p-"), None);
+    }
+
+    #[test]
     fn public_ids_have_one_shape() {
         assert!(is_public_id(&NewApiKey::generate("ucd").public_id));
         assert!(!is_public_id("short"));
