@@ -104,48 +104,59 @@ impl StorageArgs {
     }
 }
 
+/// How `serve` runs. Global, so they may come before or after `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.
-    #[arg(long, env = "LATCHKEY_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "LATCHKEY_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// The URL people use to reach the console, for the links it prints.
     /// Default: http://<bind address>.
-    #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
     /// A key type catalogue (TOML) replacing the built-in one; see src/key_types.toml.
-    #[arg(long, env = "LATCHKEY_KEY_TYPES")]
+    #[arg(long, env = "LATCHKEY_KEY_TYPES", global = true)]
     pub key_types: Option<PathBuf>,
 
     /// Proxies (addresses or CIDR ranges, comma separated) whose X-Forwarded-For
     /// header tells the client's address. Without any, the header is ignored.
-    #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
+    #[arg(
+        long,
+        env = "LATCHKEY_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
     pub trusted_proxies: String,
 
     /// The console is reached over HTTPS (directly or through a TLS-terminating
     /// proxy): session cookies get `Secure` and a `__Host-` name, and pages send
     /// Strict-Transport-Security.
-    #[arg(long, env = "LATCHKEY_HTTPS")]
+    #[arg(long, env = "LATCHKEY_HTTPS", global = true)]
     pub https: bool,
 
     /// Minutes a signed-in session may sit unused before it ends.
-    #[arg(long, env = "LATCHKEY_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440), global = true)]
     pub session_idle_minutes: u32,
 
     /// Hours a session lasts however busy it is; then sign in again.
-    #[arg(long, env = "LATCHKEY_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    #[arg(long, env = "LATCHKEY_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720), global = true)]
     pub session_max_hours: u32,
 
     /// Threads that check passwords (argon2, 19 MiB and tens of milliseconds
     /// each). Sign-ins beyond what they can queue get a "busy" page at once.
     /// Default: half the CPU cores, at least one.
-    #[arg(long, env = "LATCHKEY_PASSWORD_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, env = "LATCHKEY_PASSWORD_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
     pub password_workers: Option<u16>,
 
     /// HTTP worker threads. Default: one per CPU core.
-    #[arg(long, env = "LATCHKEY_WORKERS")]
+    #[arg(long, env = "LATCHKEY_WORKERS", global = true)]
     pub workers: Option<usize>,
 }
 

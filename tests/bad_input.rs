@@ -7,6 +7,7 @@ use common::Backend;
 both_backends!(
     each_bad_field_in_step_one_gets_its_message_and_keeps_what_was_typed,
     bad_trusted_ip_lines_each_get_a_message_and_the_text_is_kept,
+    thousands_of_bad_lines_get_twenty_messages_and_a_count,
     tampered_or_unknown_form_tokens_are_refused,
     malformed_requests_get_a_4xx_page_not_a_500,
     cross_site_form_posts_are_refused,
@@ -155,6 +156,45 @@ async fn bad_trusted_ip_lines_each_get_a_message_and_the_text_is_kept(backend: B
             .status(),
         StatusCode::CREATED
     );
+}
+
+async fn thousands_of_bad_lines_get_twenty_messages_and_a_count(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let step_two = admin.start_generate("ucd", "Pasted a file").await;
+    let typed: String = (1..=5000).map(|n| format!("bad{n}\n")).collect();
+    let response = admin.post(&step_two, &[("trusted_ips", &typed)]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Line 1: “bad1”"));
+    assert!(page.contains("Line 20: “bad20”"));
+    assert!(!page.contains("Line 21:"));
+    assert!(page.contains("And 4980 more lines have errors."));
+    assert_eq!(page.matches("class=\"field-error\"").count(), 21);
+    assert!(
+        page.contains("bad4999\nbad5000"),
+        "the textarea keeps the typed text"
+    );
+    // The typed text (about 40 KB) and the page around it, not 5000 messages.
+    assert!(page.len() < typed.len() + 20_000, "{} bytes", page.len());
+
+    let one_more: String = (1..=21).map(|n| format!("bad{n}\n")).collect();
+    let page = admin
+        .post(&step_two, &[("trusted_ips", &one_more)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("And 1 more line has an error."));
+    let twenty: String = (1..=20).map(|n| format!("bad{n}\n")).collect();
+    let page = admin
+        .post(&step_two, &[("trusted_ips", &twenty)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Line 20:") && !page.contains("more line"));
+    assert_eq!(key_count(&app), 0);
 }
 
 async fn tampered_or_unknown_form_tokens_are_refused(backend: Backend) {

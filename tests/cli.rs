@@ -5,6 +5,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use common::server_process::{self, ServerProcess};
 use common::{Backend, PgDatabase};
 
 both_backends!(
@@ -172,6 +173,53 @@ fn help_documents_every_option() {
     for var in ["DATABASE_URL", "LATCHKEY_BIND"] {
         assert!(help.contains(var), "{var} in --help");
     }
+}
+
+#[test]
+fn serve_options_work_before_and_after_the_subcommand() {
+    use clap::{Args, Parser};
+    use latchkey::config::{Cli, Command, ServeArgs};
+    let options = ["--https", "--bind", "127.0.0.1:9000", "--workers", "3"];
+    let before = Cli::try_parse_from(["latchkey"].iter().chain(&options).chain(&["serve"]));
+    let after = Cli::try_parse_from(["latchkey", "serve"].iter().chain(&options));
+    for parsed in [before, after] {
+        let cli = parsed.unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert!(cli.serve.https);
+        assert_eq!(cli.serve.bind.to_string(), "127.0.0.1:9000");
+        assert_eq!(cli.serve.workers, Some(3));
+    }
+    // Every serve option, including ones added later.
+    for arg in ServeArgs::augment_args(clap::Command::new("serve")).get_arguments() {
+        assert!(
+            arg.is_global_set(),
+            "--{} must also work after `serve` (global = true)",
+            arg.get_id()
+        );
+    }
+}
+
+#[test]
+fn latchkey_serve_https_starts_a_console_served_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("serve.db");
+    let server = ServerProcess::start(|command| {
+        command
+            .args(["serve", "--https", "--database-url"])
+            .arg(&db_path)
+            .env_remove("LATCHKEY_SECRETS_FILE")
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+    });
+    assert!(server.wait_until_up(), "the console started");
+    let response = server_process::get(server.port, "/login").unwrap();
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("strict-transport-security: max-age="),
+        "--https took effect: {response}"
+    );
 }
 
 #[test]

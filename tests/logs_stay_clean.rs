@@ -3,11 +3,12 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use common::server_process::ServerProcess;
 use common::{Browser, input_value};
 use latchkey::domain::hmac_signature;
 use reqwest::StatusCode;
@@ -16,25 +17,20 @@ use reqwest::StatusCode;
 async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("latchkey.log");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        // The test stands in for the gateway that reports what a signature covers.
-        .args(["--trusted-proxies", "127.0.0.1"])
-        .args([
-            "--database-url",
-            &dir.path().join("data/latchkey.db").to_string_lossy(),
-        ])
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    // Killed if the test fails before it is stopped below.
+    let mut server = ServerProcess::start(|command| {
+        command
+            .args([
+                "--database-url",
+                &dir.path().join("data/latchkey.db").to_string_lossy(),
+            ])
+            // The test stands in for the gateway that reports what a signature covers.
+            .args(["--trusted-proxies", "127.0.0.1"])
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap());
+    });
+    let base = format!("http://127.0.0.1:{}", server.port);
     let mut setup_url = None;
     for _ in 0..200 {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -131,14 +127,7 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
         .post(&format!("/settings/integrations/keys/{id}/delete"), &[])
         .await;
 
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &server.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(server.wait().unwrap().success());
+    assert!(server.terminate().success());
 
     let log = std::fs::read(&log_path).unwrap();
     assert!(log.len() > 1000, "trace logging was on");

@@ -1,10 +1,14 @@
-//! Usage counts still in memory are written when the console shuts down gracefully.
+//! Usage counts still in memory are written when the console shuts down gracefully,
+//! and a test that fails never leaves its server running.
+
+mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::net::TcpStream;
+use std::process::Stdio;
 use std::time::Duration;
 
+use common::server_process::ServerProcess;
 use diesel::prelude::*;
 use latchkey::db::keys::NewKeyRow;
 use latchkey::db::schema::api_keys;
@@ -56,30 +60,17 @@ fn counts_not_yet_written_are_flushed_at_shutdown() {
         .execute(&mut pool.get().unwrap())
         .unwrap();
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", &db_path.to_string_lossy()])
-        .args(["--secrets-file", &secrets_path.to_string_lossy()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let health = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let mut up = false;
-    for _ in 0..200 {
-        if exchange(port, health).is_some_and(|(status, _)| status == 200) {
-            up = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    assert!(up, "the console started");
+    // Killed if the test fails before it is stopped below.
+    let mut server = ServerProcess::start(|command| {
+        command
+            .args(["--database-url", &db_path.to_string_lossy()])
+            .args(["--secrets-file", &secrets_path.to_string_lossy()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+    });
+    let port = server.port;
+    assert!(server.wait_until_up(), "the console started");
 
     let body = format!("{{\"key\":\"{}\"}}", key.token());
     let verify = format!(
@@ -92,12 +83,7 @@ fn counts_not_yet_written_are_flushed_at_shutdown() {
         assert!(answer.contains("\"VALID\""), "{answer}");
     }
     // Stop at once, well inside the two-second batching interval.
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let exit = server.wait().unwrap();
+    let exit = server.terminate();
     assert!(
         exit.success(),
         "a graceful shutdown exits cleanly: {exit:?}"
@@ -106,4 +92,28 @@ fn counts_not_yet_written_are_flushed_at_shutdown() {
     let today = db::now().date().to_string();
     let rows = db::usage::daily(&mut pool.get().unwrap(), &key.public_id, &today).unwrap();
     assert_eq!(rows, vec![(today, "VALID".to_owned(), 3)]);
+}
+
+#[test]
+fn a_server_whose_test_fails_is_ended_with_the_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("failing.db");
+    let mut port = 0;
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let server = ServerProcess::start(|command| {
+            command
+                .args(["--database-url", &db_path.to_string_lossy()])
+                .env("RUST_LOG", "off")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+        });
+        port = server.port;
+        assert!(server.wait_until_up(), "the console started");
+        panic!("an assertion failing on purpose, with the server running");
+    }));
+    assert!(failed.is_err());
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server on port {port} was ended when the test failed"
+    );
 }

@@ -256,6 +256,23 @@ mod tests {
     }
 
     #[test]
+    fn the_last_four_are_the_tokens_last_four_characters() {
+        let key = NewApiKey::generate("ucd");
+        let token = key.token();
+        assert_eq!(key.last_four().len(), 4);
+        assert_eq!(key.last_four(), token[token.len() - 4..]);
+    }
+
+    #[test]
+    fn a_public_id_is_held_and_shown_as_written() {
+        let id = PublicId::parse(ID).expect("a well-formed id");
+        assert_eq!(id.as_str(), "4fQ9xY2mK8pR");
+        assert_eq!(id.to_string(), "4fQ9xY2mK8pR");
+        assert_eq!(PublicId::parse("4fQ9xY2mK8p"), None);
+        assert_eq!(PublicId::parse("4fQ9xY2mK8p-"), None);
+    }
+
+    #[test]
     fn public_ids_have_one_shape() {
         assert!(is_public_id(&NewApiKey::generate("ucd").public_id));
         assert!(!is_public_id("short"));
@@ -271,6 +288,186 @@ mod tests {
         assert!(!is_valid_type_code("UCD"));
         assert!(!is_valid_type_code("web_push"));
         assert!(!is_valid_type_code("averyverylongcode"));
+        assert!(is_valid_type_code("ab"));
+        assert!(is_valid_type_code("abcdefghijkl"));
+        assert!(!is_valid_type_code("abcdefghijklm"));
+        assert!(!is_valid_type_code(""));
+    }
+
+    /// A key of these parts with the right checksum, so only the shape checks can refuse it.
+    fn signed(code: &str, public_id: &str, secret: &str) -> String {
+        format!(
+            "lk_{code}_{public_id}_{secret}{}",
+            checksum(code, public_id, secret)
+        )
+    }
+
+    const ID: &str = "4fQ9xY2mK8pR";
+    const SECRET: &str = "0123456789abcdefghijABCDEFGHIJzZ";
+
+    #[test]
+    fn a_known_key_parses_to_its_written_parts() {
+        assert_eq!(
+            parse("lk_ucd_4fQ9xY2mK8pR_0123456789abcdefghijABCDEFGHIJzZ0204oa"),
+            Ok(ParsedKey {
+                type_code: "ucd",
+                public_id: ID,
+                secret: SECRET,
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_keys_are_refused_by_shape_even_with_a_matching_checksum() {
+        let cases: Vec<(&str, String)> = vec![
+            ("one-character type code", signed("u", ID, SECRET)),
+            (
+                "13-character type code",
+                signed("abcdefghijklm", ID, SECRET),
+            ),
+            ("empty type code", signed("", ID, SECRET)),
+            ("upper-case type code", signed("UCD", ID, SECRET)),
+            ("type code with a dash", signed("uc-d", ID, SECRET)),
+            (
+                "11-character public id",
+                signed("ucd", "4fQ9xY2mK8p", SECRET),
+            ),
+            (
+                "13-character public id",
+                signed("ucd", "4fQ9xY2mK8pRs", SECRET),
+            ),
+            (
+                "public id with a dash",
+                signed("ucd", "4fQ9xY2mK8p-", SECRET),
+            ),
+            (
+                "public id with a dot",
+                signed("ucd", "4fQ9xY2mK8p.", SECRET),
+            ),
+            ("empty public id", signed("ucd", "", SECRET)),
+            ("31-character secret", signed("ucd", ID, &SECRET[..31])),
+            (
+                "33-character secret",
+                signed("ucd", ID, &format!("{SECRET}a")),
+            ),
+            (
+                "secret with a dash",
+                signed("ucd", ID, &SECRET.replace('z', "-")),
+            ),
+            (
+                "secret with a slash",
+                signed("ucd", ID, &SECRET.replace('z', "/")),
+            ),
+            (
+                "a fourth part",
+                signed("ucd", ID, &SECRET.replace('z', "_")),
+            ),
+            (
+                "upper-case prefix",
+                signed("ucd", ID, SECRET).replacen("lk", "LK", 1),
+            ),
+            (
+                "other prefix",
+                signed("ucd", ID, SECRET).replacen("lk", "xk", 1),
+            ),
+            (
+                "dash after the prefix",
+                signed("ucd", ID, SECRET).replacen('_', "-", 1),
+            ),
+            ("leading space", format!(" {}", signed("ucd", ID, SECRET))),
+            (
+                "trailing newline",
+                format!("{}\n", signed("ucd", ID, SECRET)),
+            ),
+            ("no checksum", format!("lk_ucd_{ID}_{SECRET}")),
+            ("id and secret only", format!("lk_ucd_{ID}")),
+            ("prefix only", "lk_".to_owned()),
+            ("empty", String::new()),
+        ];
+        for (what, key) in cases {
+            assert_eq!(parse(&key), Err(KeyFormatError::Shape), "{what}: {key}");
+        }
+    }
+
+    #[test]
+    fn well_formed_edge_cases_parse() {
+        let cases = [
+            ("ab", "000000000000", "00000000000000000000000000000000"),
+            (
+                "abcdefghijk",
+                "zzzzzzzzzzzz",
+                "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            ),
+            ("abcdefghijkl", ID, SECRET),
+            (
+                "0123456789",
+                "AAAAAAAAAAAA",
+                "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+            ),
+        ];
+        for (code, public_id, secret) in cases {
+            assert_eq!(
+                parse(&signed(code, public_id, secret)),
+                Ok(ParsedKey {
+                    type_code: code,
+                    public_id,
+                    secret,
+                }),
+                "{code}"
+            );
+        }
+        assert_eq!(
+            parse(&format!("lk_ucd_{ID}_{SECRET}AAAAAA")),
+            Err(KeyFormatError::Checksum)
+        );
+    }
+
+    #[test]
+    fn keys_of_11_and_12_character_type_codes_are_generated_and_parse() {
+        assert_eq!(MAX_KEY_LEN, 67);
+        for (code, len) in [("abcdefghijk", 66), ("abcdefghijkl", 67), ("ab", 57)] {
+            let key = NewApiKey::generate(code);
+            let token = key.token();
+            assert_eq!(token.len(), len, "{code}");
+            let parsed = parse(&token).unwrap_or_else(|e| panic!("{code}: {e}"));
+            assert_eq!(parsed.type_code, code);
+            assert_eq!(
+                parse_key_id(&key.key_id()),
+                Ok(ParsedKeyId {
+                    type_code: code,
+                    public_id: &key.public_id,
+                })
+            );
+        }
+        assert!(!is_valid_type_code("abcdefghijklm"));
+        let too_long = signed("abcdefghijklm", ID, SECRET);
+        assert_eq!(too_long.len(), 68);
+        assert_eq!(parse(&too_long), Err(KeyFormatError::Shape));
+    }
+
+    #[test]
+    fn key_ids_of_the_wrong_shape_are_refused() {
+        for key_id in [
+            "lk_ucd_4fQ9xY2mK8p",
+            "lk_ucd_4fQ9xY2mK8pRs",
+            "lk_ucd_4fQ9xY2mK8p-",
+            "lk_u_4fQ9xY2mK8pR",
+            "lk_abcdefghijklm_4fQ9xY2mK8pR",
+            "lk_UCD_4fQ9xY2mK8pR",
+            "LK_ucd_4fQ9xY2mK8pR",
+            "lk-ucd_4fQ9xY2mK8pR",
+            "lk_ucd",
+            "",
+        ] {
+            assert_eq!(parse_key_id(key_id), Err(KeyFormatError::Shape), "{key_id}");
+        }
+        assert_eq!(
+            parse_key_id("lk_abcdefghijkl_4fQ9xY2mK8pR"),
+            Ok(ParsedKeyId {
+                type_code: "abcdefghijkl",
+                public_id: ID,
+            })
+        );
     }
 
     #[test]

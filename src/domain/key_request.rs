@@ -203,6 +203,89 @@ mod tests {
     }
 
     #[test]
+    fn expiry_dates_are_accepted_up_to_3650_days_ahead_and_not_one_more() {
+        // 2026-11-25 + 3650 days (ten years of 365 days) = 2036-11-22.
+        let catalogue = Catalogue::default_catalogue();
+        let on = |date: &str| KeyRequestForm {
+            expires: "on".into(),
+            expires_on: date.into(),
+            ..form()
+        };
+        let last = on("2036-11-22").validate(&catalogue, today()).unwrap();
+        assert_eq!(
+            last.expiry,
+            Expiry::EndOf(NaiveDate::from_ymd_opt(2036, 11, 22).unwrap())
+        );
+        let errors = on("2036-11-23").validate(&catalogue, today()).unwrap_err();
+        assert_eq!(
+            errors,
+            vec![(
+                "expires_on",
+                "Choose a date within 10 years, or “Never”.".to_owned()
+            )]
+        );
+        assert!(on("2027-12-01").validate(&catalogue, today()).is_ok());
+        assert!(on("2030-01-01").validate(&catalogue, today()).is_ok());
+    }
+
+    /// A syntactically valid address of `len` characters (64-character local part).
+    fn email_of_length(len: usize) -> String {
+        let email = format!(
+            "{}@{}.{}.{}.com",
+            "a".repeat(64),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(len - 197)
+        );
+        assert_eq!(email.len(), len);
+        email
+    }
+
+    #[test]
+    fn contact_emails_may_have_254_characters_and_not_255() {
+        let catalogue = Catalogue::default_catalogue();
+        let with_email = |email: String| KeyRequestForm {
+            contact_email: email,
+            ..form()
+        };
+        let longest = with_email(email_of_length(254))
+            .validate(&catalogue, today())
+            .unwrap();
+        assert_eq!(longest.contact_email.len(), 254);
+        let errors = with_email(email_of_length(255))
+            .validate(&catalogue, today())
+            .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![(
+                "contact_email",
+                "Enter a valid email address, such as ops@example.com.".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn names_may_have_80_characters_and_not_81() {
+        let catalogue = Catalogue::default_catalogue();
+        let named = |name: String| KeyRequestForm { name, ..form() };
+        assert_eq!(
+            named("é".repeat(80))
+                .validate(&catalogue, today())
+                .unwrap()
+                .name,
+            "é".repeat(80)
+        );
+        assert_eq!(
+            fields(
+                named("é".repeat(81))
+                    .validate(&catalogue, today())
+                    .unwrap_err()
+            ),
+            vec!["name"]
+        );
+    }
+
+    #[test]
     fn each_bad_field_gets_its_own_message() {
         let f = KeyRequestForm {
             type_code: "nope".into(),

@@ -291,4 +291,91 @@ mod tests {
             Err(CatalogueError::Empty)
         ));
     }
+
+    #[test]
+    fn schemes_have_their_stored_names_and_labels() {
+        let expected = [
+            (Scheme::Bearer, "bearer", "API key", false),
+            (
+                Scheme::Basic,
+                "basic",
+                "Key and secret (Basic authentication)",
+                true,
+            ),
+            (
+                Scheme::Hmac,
+                "hmac",
+                "Key and secret (HMAC signature)",
+                true,
+            ),
+        ];
+        for (scheme, stored, label, pair) in expected {
+            assert_eq!(scheme.as_str(), stored);
+            assert_eq!(scheme.label(), label);
+            assert_eq!(scheme.is_pair(), pair, "{stored}");
+        }
+    }
+
+    #[test]
+    fn a_type_is_disabled_from_its_instant_on() {
+        let text = "[[type]]\ncode = \"webpush\"\nname = \"Web Push\"\nscheme = \"bearer\"\ndisabled_from = 2025-10-15T00:00:00Z\n";
+        let catalogue = Catalogue::parse(text).unwrap();
+        let web_push = catalogue.get("webpush").unwrap();
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        assert!(!web_push.is_disabled(at("2025-10-14 23:59:59")));
+        assert!(web_push.is_disabled(at("2025-10-15 00:00:00")));
+        assert!(web_push.is_disabled(at("2026-01-01 00:00:00")));
+        let ucd = Catalogue::default_catalogue();
+        assert!(
+            !ucd.get("ucd")
+                .unwrap()
+                .is_disabled(at("2099-01-01 00:00:00"))
+        );
+    }
+
+    #[test]
+    fn type_names_need_1_to_80_characters() {
+        let with_name = |name: &str| {
+            format!("[[type]]\ncode = \"crm\"\nname = \"{name}\"\nscheme = \"bearer\"\n")
+        };
+        for empty in ["", "   ", "\\t"] {
+            assert!(
+                matches!(Catalogue::parse(&with_name(empty)), Err(CatalogueError::BadName(code)) if code == "crm"),
+                "name {empty:?}"
+            );
+        }
+        let longest = "é".repeat(80);
+        assert_eq!(
+            Catalogue::parse(&with_name(&longest))
+                .unwrap()
+                .get("crm")
+                .unwrap()
+                .name,
+            longest
+        );
+        assert!(matches!(
+            Catalogue::parse(&with_name(&"é".repeat(81))),
+            Err(CatalogueError::BadName(_))
+        ));
+        assert_eq!(Catalogue::parse(&with_name("X")).unwrap().all().len(), 1);
+    }
+
+    #[test]
+    fn type_codes_of_2_to_12_characters_are_accepted() {
+        let with_code = |code: &str| {
+            format!("[[type]]\ncode = \"{code}\"\nname = \"Some API\"\nscheme = \"bearer\"\n")
+        };
+        for code in ["ab", "abcdefghijk", "abcdefghijkl", "0123456789ab"] {
+            assert!(Catalogue::parse(&with_code(code)).is_ok(), "{code}");
+        }
+        for code in ["", "a", "abcdefghijklm", "a-b", "Ab"] {
+            assert!(
+                matches!(
+                    Catalogue::parse(&with_code(code)),
+                    Err(CatalogueError::BadCode(_))
+                ),
+                "{code:?}"
+            );
+        }
+    }
 }

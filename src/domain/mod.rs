@@ -7,6 +7,7 @@ pub mod hmac_signature;
 pub mod ip_allowlist;
 pub mod key_request;
 pub mod key_type;
+pub mod origin;
 pub mod password;
 pub mod rate_limit;
 pub mod role;

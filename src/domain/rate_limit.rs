@@ -78,6 +78,44 @@ mod tests {
     }
 
     #[test]
+    fn six_hundred_a_minute_refill_one_every_tenth_of_a_second() {
+        let mut bucket = TokenBucket::per_minute(600, t0());
+        assert_eq!(bucket.limit(), 600);
+        for n in 1..=600 {
+            assert_eq!(bucket.take(t0()), Ok(()), "request {n}");
+        }
+        assert_eq!(bucket.take(t0()), Err(1));
+        let ms = |ms| t0() + Duration::milliseconds(ms);
+        assert_eq!(bucket.take(ms(50)), Err(1));
+        assert_eq!(bucket.take(ms(100)), Ok(()));
+        assert_eq!(bucket.take(ms(100)), Err(1));
+        // Ten seconds give back 100 requests, not one more.
+        let later = ms(10_100);
+        for n in 1..=100 {
+            assert_eq!(bucket.take(later), Ok(()), "request {n} after 10 s");
+        }
+        assert_eq!(bucket.take(later), Err(1));
+    }
+
+    #[test]
+    fn thirty_a_minute_refill_one_every_two_seconds() {
+        let mut bucket = TokenBucket::per_minute(30, t0());
+        for n in 1..=30 {
+            assert_eq!(bucket.take(t0()), Ok(()), "request {n}");
+        }
+        assert_eq!(bucket.take(t0()), Err(2));
+        let s = |s| t0() + Duration::seconds(s);
+        assert_eq!(bucket.take(s(1)), Err(1));
+        assert_eq!(bucket.take(s(2)), Ok(()));
+        assert_eq!(bucket.take(s(2)), Err(2));
+        // A minute gives back the whole allowance.
+        for n in 1..=30 {
+            assert_eq!(bucket.take(s(62)), Ok(()), "request {n} after a minute");
+        }
+        assert_eq!(bucket.take(s(62)), Err(2));
+    }
+
+    #[test]
     fn it_never_holds_more_than_a_minute() {
         let mut bucket = TokenBucket::per_minute(2, t0());
         let later = t0() + Duration::hours(5);

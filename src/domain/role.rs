@@ -112,6 +112,20 @@ mod tests {
     }
 
     #[test]
+    fn roles_have_their_stored_names_and_labels() {
+        let expected = [
+            (Role::Administrator, "administrator", "Administrator"),
+            (Role::Support, "support", "Support"),
+            (Role::Viewer, "viewer", "Viewer"),
+        ];
+        for (role, stored, label) in expected {
+            assert_eq!(role.as_str(), stored);
+            assert_eq!(role.to_string(), stored);
+            assert_eq!(role.label(), label);
+        }
+    }
+
+    #[test]
     fn roles_parse_from_their_names() {
         assert_eq!(
             "Administrator".parse::<Role>().unwrap(),

@@ -69,6 +69,41 @@ mod tests {
     }
 
     #[test]
+    fn secrets_use_the_whole_alphabet_close_to_uniformly() {
+        // 620,000 characters: each of the 62 is expected 10,000 times, with a
+        // standard deviation of about 99. The band 9,000..=11,000 is ±10
+        // deviations, so a correct generator leaves it with probability about
+        // 1e-21 (binomial tails, summed over the 62 characters): the test does
+        // not flake. Drawing from a few characters fails it at once, and so
+        // does keeping byte 248 (`<=` for `<`), which makes "0" come 5/4 as
+        // often (about 12,450 times).
+        // First a quick look: in 6,200 characters a correct generator misses
+        // one of the 62 with probability about 62 × (61/62)^6200 ≈ 1e-42.
+        // Generators that keep only a few byte values fail here, fast.
+        let quick = random_base62(6_200);
+        for &c in BASE62 {
+            assert!(
+                quick.contains(c as char),
+                "“{}” never drawn in 6,200",
+                c as char
+            );
+        }
+        const SAMPLES: usize = 620_000;
+        let mut counts = [0usize; 62];
+        for byte in random_base62(SAMPLES).bytes() {
+            let slot = BASE62.iter().position(|&c| c == byte).expect("base62");
+            counts[slot] += 1;
+        }
+        for (count, &c) in counts.iter().zip(BASE62) {
+            assert!(
+                (9_000..=11_000).contains(count),
+                "“{}” drawn {count} times in {SAMPLES}: {counts:?}",
+                c as char
+            );
+        }
+    }
+
+    #[test]
     fn two_tokens_differ() {
         assert_ne!(random_token(), random_token());
         assert!(is_token(&random_token()));

@@ -11,6 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::db;
+use crate::domain::origin;
 use crate::domain::role::{Permission, Role};
 use crate::domain::session_policy::SessionPolicy;
 use crate::domain::{crypto, token};
@@ -234,27 +235,48 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Refuses cross-site form posts, as a second line behind the form token.
-/// Browsers say where a request comes from in `Sec-Fetch-Site`; older ones only
-/// in `Origin`. Under `Referrer-Policy: no-referrer` browsers send `Origin: null`
-/// even for the console's own forms, so `null` proves nothing either way.
-/// Clients that send neither header (scripts, curl) carry no ambient browser
-/// cookies to abuse.
+/// Refuses cross-site form posts, as a second line behind the form token
+/// (the rules are in `domain::origin`).
 fn same_origin(req: &HttpRequest) -> bool {
     let headers = req.headers();
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return matches!(site.to_str(), Ok("same-origin") | Ok("none"));
-    }
-    match headers.get(header::ORIGIN).map(|o| o.to_str()) {
-        None | Some(Ok("null")) => true,
-        Some(Ok(origin)) => {
-            let host = req.connection_info().host().to_owned();
-            origin
-                .split_once("://")
-                .is_some_and(|(_, origin_host)| origin_host.eq_ignore_ascii_case(&host))
-        }
-        Some(Err(_)) => false,
-    }
+    let (Ok(site), Ok(origin)) = (
+        headers
+            .get("sec-fetch-site")
+            .map(|v| v.to_str())
+            .transpose(),
+        headers.get(header::ORIGIN).map(|v| v.to_str()).transpose(),
+    ) else {
+        return false;
+    };
+    let state = req.app_data::<web::Data<AppState>>();
+    let scheme = if state.is_some_and(|s| s.https) {
+        "https"
+    } else {
+        "http"
+    };
+    origin::is_same_origin(site, origin, scheme, console_host(req, state))
+}
+
+/// The host (and port) the browser asked for: the `Host` header, or behind a
+/// trusted proxy the `X-Forwarded-Host` it sent. Anyone else's
+/// `X-Forwarded-Host` is ignored.
+fn console_host<'a>(req: &'a HttpRequest, state: Option<&web::Data<AppState>>) -> Option<&'a str> {
+    let text = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let from_proxy = state.is_some_and(|s| {
+        !s.trusted_proxies.is_unrestricted()
+            && req
+                .peer_addr()
+                .is_some_and(|peer| s.trusted_proxies.allows(peer.ip()))
+    });
+    let forwarded = from_proxy
+        .then(|| text(header::HeaderName::from_static("x-forwarded-host")))
+        .flatten()
+        // The nearest proxy's value.
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim);
+    forwarded
+        .or_else(|| text(header::HOST))
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
 }
 
 /// Where the request comes from: the TCP peer, or behind a trusted proxy the

@@ -3,7 +3,7 @@
 //! without an access rule.
 
 use actix_web::http::Method;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, guard, web};
 
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
@@ -26,6 +26,17 @@ pub struct RouteSpec {
     pub access: Access,
 }
 
+/// A GET route answers HEAD too, as the same handler without the body (the
+/// server drops it), under the same access rule (see `access_for`).
+macro_rules! method_route {
+    (get) => {
+        web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    };
+    ($method:ident) => {
+        web::$method()
+    };
+}
+
 macro_rules! route_table {
     ($table:ident, $register:ident; $( $path:literal { $( $method:ident => $handler:path, $access:expr; )+ } )*) => {
         pub const $table: &[RouteSpec] = &[
@@ -36,7 +47,7 @@ macro_rules! route_table {
             $(
                 cfg.service(
                     web::resource($path)
-                        $( .route(web::$method().to($handler)) )+
+                        $( .route(method_route!($method).to($handler)) )+
                         .default_service(web::to(method_not_allowed)),
                 );
             )*
@@ -128,10 +139,18 @@ pub fn is_listed(pattern: &str) -> bool {
 }
 
 /// The access rule for a matched route, if the table has that method for it.
+/// HEAD is GET without the body: it follows GET's rule unless listed itself.
 pub fn access_for(method: &Method, pattern: &str) -> Option<Access> {
-    all_routes()
-        .find(|r| r.path == pattern && r.method.eq_ignore_ascii_case(method.as_str()))
-        .map(|r| r.access)
+    let rule = |method: &Method| {
+        all_routes()
+            .find(|r| r.path == pattern && r.method.eq_ignore_ascii_case(method.as_str()))
+            .map(|r| r.access)
+    };
+    rule(method).or_else(|| {
+        (*method == Method::HEAD)
+            .then(|| rule(&Method::GET))
+            .flatten()
+    })
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, AppError> {
@@ -168,6 +187,112 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_route_admits_exactly_the_roles_written_here() {
+        use crate::domain::role::Role;
+        // Written out, not derived: who may use each route.
+        //                                                      anonymous viewer support administrator
+        #[rustfmt::skip]
+        let table: &[(&str, &str, [bool; 4])] = &[
+            ("get", "/", [false, true, true, true]),
+            ("get", "/healthz", [true, true, true, true]),
+            ("get", "/static/{file}", [true, true, true, true]),
+            ("get", "/login", [true, true, true, true]),
+            ("post", "/login", [true, true, true, true]),
+            ("post", "/logout", [false, true, true, true]),
+            ("get", "/account/password", [false, true, true, true]),
+            ("post", "/account/password", [false, true, true, true]),
+            ("get", "/setup", [true, true, true, true]),
+            ("post", "/setup", [true, true, true, true]),
+            ("get", "/audit", [false, false, true, true]),
+            ("get", "/audit.csv", [false, false, true, true]),
+            ("get", "/settings/integrations", [false, true, true, true]),
+            ("get", "/settings/integrations/keys/new", [false, false, false, true]),
+            ("post", "/settings/integrations/keys/new", [false, false, false, true]),
+            ("get", "/settings/integrations/keys/new/{draft}", [false, false, false, true]),
+            ("post", "/settings/integrations/keys/new/{draft}", [false, false, false, true]),
+            ("get", "/settings/integrations/keys/{id}", [false, false, true, true]),
+            ("post", "/settings/integrations/keys/{id}/rate-limit", [false, false, false, true]),
+            ("get", "/settings/integrations/keys/{id}/delete", [false, false, false, true]),
+            ("post", "/settings/integrations/keys/{id}/delete", [false, false, false, true]),
+            ("post", "/api/v1/keys/verify", [true, true, true, true]),
+            ("get", "/api/v1/auth", [true, true, true, true]),
+            ("head", "/api/v1/auth", [true, true, true, true]),
+            ("post", "/api/v1/auth", [true, true, true, true]),
+        ];
+        let who = [
+            None,
+            Some(Role::Viewer),
+            Some(Role::Support),
+            Some(Role::Administrator),
+        ];
+        for route in all_routes() {
+            let row = table
+                .iter()
+                .find(|(method, path, _)| *method == route.method && *path == route.path)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} {} is not in this test's table: add its row",
+                        route.method, route.path
+                    )
+                });
+            for (role, expected) in who.iter().zip(row.2) {
+                let allowed = match (route.access, role) {
+                    (Public, _) => true,
+                    (_, None) => false,
+                    (SignedIn, Some(_)) => true,
+                    (Needs(permission), Some(role)) => role.can(permission),
+                };
+                assert_eq!(
+                    allowed, expected,
+                    "{} {} as {role:?}",
+                    route.method, route.path
+                );
+            }
+        }
+        assert_eq!(
+            table.len(),
+            all_routes().count(),
+            "the table lists routes that do not exist"
+        );
+    }
+
+    #[test]
+    fn head_follows_the_get_rule_of_the_same_path() {
+        assert_eq!(
+            access_for(&Method::HEAD, "/audit.csv"),
+            Some(Needs(ViewAudit))
+        );
+        assert_eq!(
+            access_for(&Method::HEAD, "/settings/integrations/keys/{id}"),
+            Some(Needs(ViewKeyDetails))
+        );
+        assert_eq!(access_for(&Method::HEAD, "/"), Some(SignedIn));
+        assert_eq!(access_for(&Method::HEAD, "/api/v1/auth"), Some(Public));
+        // No GET, no HEAD.
+        assert_eq!(access_for(&Method::HEAD, "/logout"), None);
+        assert_eq!(access_for(&Method::HEAD, "/api/v1/keys/verify"), None);
+    }
+
+    #[test]
+    fn listed_paths_are_known_whatever_the_method() {
+        assert!(is_listed("/login"));
+        assert!(is_listed("/settings/integrations/keys/{id}/rate-limit"));
+        assert!(is_listed("/api/v1/auth"));
+        assert!(!is_listed("/settings/integrations/keys/42"));
+        assert!(!is_listed("/outside-the-table"));
+    }
+
+    #[test]
+    fn unserved_methods_and_paths_are_errors_not_pages() {
+        use futures::executor::block_on;
+        assert!(matches!(
+            block_on(method_not_allowed()),
+            Err(AppError::MethodNotAllowed)
+        ));
+        assert!(matches!(block_on(not_found()), Err(AppError::NotFound)));
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct AppState {
     pub clock: Arc<Clock>,
     /// Every argon2 check and hash runs here, bounded.
     pub passwords: PasswordWorkers,
-    /// Served over HTTPS (`--https`): cookies are `Secure` with `__Host-` names.
+    /// Served over HTTPS (`--https`): the console's origin is https, and
+    /// cookies are `Secure` with `__Host-` names.
     pub https: bool,
     /// Keys the form tokens of visitors who are not signed in (see `auth`).
     pub form_key: [u8; 32],

@@ -2,6 +2,8 @@
 //! drives it over HTTP like a browser would (cookies kept, redirects visible).
 #![allow(dead_code)]
 
+pub mod server_process;
+
 use latchkey::config::{ServeArgs, StorageArgs};
 use latchkey::db::{self, DbPool};
 use latchkey::domain::password;

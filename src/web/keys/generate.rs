@@ -34,6 +34,9 @@ const ALREADY_GENERATED: &str = "That API key was already generated, and a key i
     If you did not copy it, delete it and generate a new one.";
 const NOT_A_DRAFT: &str =
     "This Generate API Key form is not valid. Start again from Generate API Key.";
+/// Bad lines shown one by one; the rest are counted, so a pasted file of
+/// thousands of bad lines gives a page to read, not a megabyte of messages.
+const SHOWN_LINE_ERRORS: usize = 20;
 
 // ---- step 1 -----------------------------------------------------------------
 
@@ -178,6 +181,8 @@ struct IpsPage {
     expires: Option<Moment>,
     trusted_ips: String,
     line_errors: Vec<LineError>,
+    /// Bad lines beyond the ones shown.
+    more_line_errors: usize,
     rate_limit: String,
     rate_error: Option<String>,
     limit_error: Option<String>,
@@ -193,6 +198,7 @@ fn ips_page(user: &CurrentUser, draft: &Draft, key_type: &KeyType, trusted_ips: 
         expires: draft.expires_at.map(Moment::expiry),
         trusted_ips,
         line_errors: Vec::new(),
+        more_line_errors: 0,
         rate_limit: String::new(),
         rate_error: None,
         limit_error: None,
@@ -256,6 +262,16 @@ pub struct IpsForm {
     rate_limit: String,
 }
 
+/// The first bad lines, and how many more there are. Errors about the whole
+/// list (line 0) are always shown.
+fn first_line_errors(errors: Vec<LineError>) -> (Vec<LineError>, usize) {
+    let (mut lines, whole_list): (Vec<_>, Vec<_>) = errors.into_iter().partition(|e| e.line > 0);
+    let more = lines.len().saturating_sub(SHOWN_LINE_ERRORS);
+    lines.truncate(SHOWN_LINE_ERRORS);
+    lines.extend(whole_list);
+    (lines, more)
+}
+
 /// What the modal shows, once. Lives only for the response that renders it.
 pub struct Revealed {
     pub name: String,
@@ -288,7 +304,8 @@ pub async fn generate(
         (Ok(list), Ok(rate)) => (list, rate),
         (ips, rate) => {
             let mut page = ips_page(&user, &draft, &key_type, trusted_ips);
-            page.line_errors = ips.err().unwrap_or_default();
+            (page.line_errors, page.more_line_errors) =
+                first_line_errors(ips.err().unwrap_or_default());
             page.rate_error = rate.err();
             page.rate_limit = rate_limit;
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
