@@ -11,8 +11,8 @@
 //!
 //! Needs `wrk` (Debian: apt-get install wrk).
 
-use std::io::Write;
-use std::net::TcpListener;
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,17 +22,11 @@ use latchkey::db::schema::api_keys;
 use latchkey::db::{self, DatabaseLocation};
 use latchkey::domain::api_key::NewApiKey;
 use latchkey::secrets::ServerSecrets;
+use support::{
+    Figures, Request, free_port, http_status, resident_mb, run_wrk, verdict, wait_until_up,
+};
 
 const KEYS: usize = 100_000;
-const CONNECTIONS: u32 = 64;
-const THREADS: u32 = 2;
-
-struct Figures {
-    name: String,
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
 
 /// Set in the child process that serves the baseline.
 const BASELINE_PORT_VAR: &str = "LATCHKEY_BENCH_BASELINE_PORT";
@@ -42,9 +36,7 @@ fn main() {
         serve_baseline(port.parse().expect("a port"));
         return;
     }
-    if Command::new("wrk").arg("--version").output().is_err() {
-        panic!("this benchmark drives load with wrk: install it with `apt-get install -y wrk`");
-    }
+    support::need_wrk();
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -61,7 +53,7 @@ fn main() {
     );
 
     let port = free_port();
-    let mut server = start_console(&db_path, &secrets_path, port);
+    let mut server = support::start_console(&db_path, &secrets_path, port, &[]);
     let console = format!("http://127.0.0.1:{port}");
     let baseline_port = free_port();
     let mut baseline_server = start_baseline(baseline_port);
@@ -164,10 +156,6 @@ fn main() {
     }
 }
 
-fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "NOT MET" }
-}
-
 struct Seeded {
     valid: String,
     ip_refused: String,
@@ -233,30 +221,6 @@ fn seed(db_path: &std::path::Path, secrets_path: &std::path::Path) -> Seeded {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_console(db_path: &std::path::Path, secrets_path: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", &db_path.to_string_lossy()])
-        .args(["--secrets-file", &secrets_path.to_string_lossy()])
-        .env("RUST_LOG", "warn")
-        .envs(
-            std::env::var("BENCH_MALLOC_ARENA_MAX")
-                .ok()
-                .map(|v| ("MALLOC_ARENA_MAX", v)),
-        )
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the release build of latchkey starts")
-}
-
 /// The baseline runs in its own process, like the console: this benchmark
 /// binary started again with the port in its environment.
 fn start_baseline(port: u16) -> Child {
@@ -287,118 +251,6 @@ fn serve_baseline(port: u16) {
         .await
         .unwrap()
     })
-}
-
-fn wait_until_up(url: &str) {
-    for _ in 0..200 {
-        if http_status(url, "GET", None, None) == Some(200) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{url} did not come up");
-}
-
-/// A minimal blocking HTTP/1.1 exchange, enough to poll the servers.
-fn http_status(url: &str, method: &str, header: Option<&str>, body: Option<&str>) -> Option<u16> {
-    use std::io::Read;
-    let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = std::net::TcpStream::connect(host).ok()?;
-    let body = body.unwrap_or("");
-    let extra = header.map(|h| format!("{h}\r\n")).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{body}",
-        if path.is_empty() { "/" } else { path },
-        body.len()
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
-}
-
-enum Request {
-    Post(String),
-    Header(String),
-}
-
-fn run_wrk(url: &str, request: &Request, seconds: u64) -> Figures {
-    let mut command = Command::new("wrk");
-    command.args([
-        "-t",
-        &THREADS.to_string(),
-        "-c",
-        &CONNECTIONS.to_string(),
-        "-d",
-        &format!("{seconds}s"),
-        "--latency",
-    ]);
-    let script = tempfile::Builder::new().suffix(".lua").tempfile().unwrap();
-    match request {
-        Request::Post(body) => {
-            writeln!(
-                script.as_file(),
-                "wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\""
-            )
-            .unwrap();
-            command.args(["-s", &script.path().to_string_lossy()]);
-        }
-        Request::Header(header) => {
-            command.args(["-H", header]);
-        }
-    }
-    let output = command.arg(url).output().expect("wrk runs");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let rps = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk output:\n{text}"));
-    let percentile = |p: &str| -> f64 {
-        text.lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix(p)
-                    .map(|v| parse_duration_ms(v.trim()))
-            })
-            .unwrap_or_else(|| panic!("no {p} latency in wrk output:\n{text}"))
-    };
-    if text.contains("Non-2xx or 3xx responses") && !url.contains("verify") && !url.contains("auth")
-    {
-        panic!("the baseline answered errors:\n{text}");
-    }
-    Figures {
-        name: String::new(),
-        rps,
-        p50_ms: percentile("50%"),
-        p99_ms: percentile("99%"),
-    }
-}
-
-fn parse_duration_ms(text: &str) -> f64 {
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().unwrap_or(f64::NAN);
-    match unit {
-        "us" => value / 1000.0,
-        "ms" => value,
-        "s" => value * 1000.0,
-        _ => f64::NAN,
-    }
-}
-
-fn resident_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 /// Deletes a key (as any instance would, in the database) while wrk hammers the

@@ -47,6 +47,8 @@ pub struct Application {
     pub background: Background,
     /// The console's clock; tests move it forward.
     pub clock: Arc<Clock>,
+    /// What every handler shares, for tests that build an app of their own.
+    pub state: web::Data<AppState>,
 }
 
 impl Application {
@@ -122,6 +124,7 @@ impl Application {
         let session_key = Key::from(&secrets.session_key);
         let https = serve.https;
         let store = DbSessionStore::new(pool.clone());
+        let shared = state.clone();
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
                 .cookie_name(
@@ -177,6 +180,7 @@ impl Application {
             verifier,
             background,
             clock,
+            state: shared,
         })
     }
 }

@@ -165,7 +165,7 @@ async fn a_route_registered_outside_the_table_is_refused(backend: Backend) {
     let sessions =
         SessionMiddleware::new(DbSessionStore::new(console.pool.clone()), Key::generate());
     let app = test::init_service(
-        App::new().service(
+        App::new().app_data(console.state.clone()).service(
             web::scope("")
                 .configure(routes::register_console)
                 .route(

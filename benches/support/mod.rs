@@ -153,6 +153,7 @@ pub fn http_status(
     .map(|(status, _, _)| status)
 }
 
+/// `wrk -t2 -c64 --latency` for `seconds`: requests/s, p50 and p99.
 pub fn run_wrk(url: &str, request: &Request, seconds: u64) -> Figures {
     let mut command = Command::new("wrk");
     command.args([

@@ -410,10 +410,11 @@ mod tests {
             ..fresh()
         };
         assert!(admitted(&owner.reserve(t0() + Duration::seconds(9))));
+        // Known for 90 days, to the second.
         let mut stale_owner = Counters {
             account,
             pair: Attempts {
-                last_success_at: Some(t0() - Duration::days(90)),
+                last_success_at: Some(t0() + Duration::seconds(9) - Duration::days(90)),
                 ..Attempts::fresh(t0())
             },
             ..fresh()
@@ -516,6 +517,48 @@ mod tests {
         }
         .key();
         assert!(!(start <= other && other < end));
+    }
+
+    #[test]
+    fn each_subject_names_its_account_and_address_for_the_audit_log() {
+        let pair = Subject::Pair {
+            account: "a@example.com".into(),
+            address: "10.0.0.1".into(),
+        };
+        assert_eq!(pair.parts(), (Some("a@example.com"), Some("10.0.0.1")));
+        assert_eq!(
+            Subject::Address("10.0.0.1".into()).parts(),
+            (None, Some("10.0.0.1"))
+        );
+        assert_eq!(
+            Subject::Account("a@example.com".into()).parts(),
+            (Some("a@example.com"), None)
+        );
+        assert_eq!(
+            [
+                pair.describe(),
+                Subject::Address(String::new()).describe(),
+                Subject::Account(String::new()).describe()
+            ],
+            [
+                "sign-in to this account from this address",
+                "sign-in from this address",
+                "sign-in to this account from new addresses"
+            ]
+        );
+        assert_eq!(
+            Kind::Pair.lock_message(),
+            "sign-in to this account from this address paused for 15 minutes after 5 failed attempts"
+        );
+        assert_eq!(
+            Kind::Address.lock_message(),
+            "sign-in from this address paused for 15 minutes after 20 failed attempts"
+        );
+        assert_eq!(
+            Kind::Account.lock_message(),
+            "sign-in to this account slowed to one attempt per 10 seconds from new addresses after \
+             10 failed attempts; addresses it signed in from before are not slowed"
+        );
     }
 
     #[test]

@@ -95,6 +95,8 @@ impl Drop for PgDatabase {
 }
 
 pub struct TestApp {
+    /// What every handler shares, for tests that assemble an app themselves.
+    pub state: actix_web::web::Data<latchkey::web::state::AppState>,
     /// The console's clock: tests move it forward to check timeouts.
     pub clock: std::sync::Arc<latchkey::web::clock::Clock>,
     pub base: String,
@@ -214,6 +216,7 @@ impl TestApp {
         };
         let app = Application::build(&storage, &serve).expect("the console starts");
         let test_app = TestApp {
+            state: app.state.clone(),
             clock: app.clock.clone(),
             base: format!("http://{}", app.addr),
             pool: app.pool.clone(),
