@@ -26,6 +26,7 @@ both_backends!(
     a_disabled_type_refuses_its_keys,
     usage_is_recorded_in_batches,
     bad_requests_get_a_4xx_json_answer,
+    a_stored_allowlist_that_cannot_be_read_refuses_the_key,
 );
 
 async fn verify(app: &TestApp, body: Value) -> (StatusCode, Value) {
@@ -498,4 +499,35 @@ async fn bad_requests_get_a_4xx_json_answer(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(raw.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A restricted key whose stored list gained a line that cannot be read (by
+/// hand, or by a future format) must not become usable from anywhere.
+async fn a_stored_allowlist_that_cannot_be_read_refuses_the_key(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = bearer(&app, "ucd", "", "").await;
+    assert_eq!(verify(&app, json!({ "key": key })).await.1["code"], "VALID");
+    let id = api_key::parse(&key).unwrap().public_id.to_owned();
+    diesel::update(api_keys::table.find(&id))
+        .set((
+            api_keys::allowed_ips.eq("10.0.0.0/8\n10.0.0.0/80"),
+            api_keys::changed_at.eq(latchkey::db::now()),
+        ))
+        .execute(&mut app.conn())
+        .unwrap();
+    let presented = key.clone();
+    wait_for(|| {
+        let key = presented.clone();
+        let app = &app;
+        async move { verify(app, json!({ "key": key })).await.1["code"] == "NOT_FOUND" }
+    })
+    .await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let page = admin
+        .html(&format!("/settings/integrations/keys/{id}"))
+        .await;
+    assert!(
+        page.contains("Unreadable list: the key is refused"),
+        "{page}"
+    );
 }

@@ -67,11 +67,16 @@ impl IpAllowlist {
         }
     }
 
-    /// Reads the stored form (canonical entries, one per line).
-    pub fn from_stored(stored: &str) -> Self {
-        IpAllowlist {
-            nets: stored.lines().filter_map(|l| parse_entry(l).ok()).collect(),
-        }
+    /// Reads the stored form (canonical entries, one per line). None if a
+    /// line cannot be read: skipping it could turn a restricted key into one
+    /// usable from anywhere, so callers refuse the key instead.
+    pub fn from_stored(stored: &str) -> Option<Self> {
+        let nets = stored
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| parse_entry(l.trim()).ok())
+            .collect::<Option<Box<[IpNet]>>>()?;
+        Some(IpAllowlist { nets })
     }
 
     pub fn to_stored(&self) -> String {
@@ -225,7 +230,7 @@ mod tests {
 
     #[test]
     fn ranges_saved_in_mapped_form_match_once_read_back() {
-        let stored = IpAllowlist::from_stored("::ffff:10.0.0.0/104");
+        let stored = IpAllowlist::from_stored("::ffff:10.0.0.0/104").unwrap();
         assert!(stored.allows(ip("10.1.2.3")));
         assert!(stored.allows(ip("::ffff:10.1.2.3")));
     }
@@ -284,7 +289,10 @@ mod tests {
     #[test]
     fn the_stored_form_round_trips() {
         let list = IpAllowlist::parse("10.0.0.0/8\n2001:db8::/32\n192.0.2.1").unwrap();
-        assert_eq!(IpAllowlist::from_stored(&list.to_stored()), list);
+        assert_eq!(
+            IpAllowlist::from_stored(&list.to_stored()),
+            Some(list.clone())
+        );
         assert_eq!(list.to_stored(), "10.0.0.0/8\n2001:db8::/32\n192.0.2.1");
     }
 
@@ -300,5 +308,18 @@ mod tests {
     fn long_garbage_is_shortened_in_messages() {
         let errors = IpAllowlist::parse(&"x".repeat(5000)).unwrap_err();
         assert!(errors[0].text.chars().count() <= 61);
+    }
+
+    #[test]
+    fn a_stored_list_with_an_unreadable_line_is_not_read_as_a_shorter_one() {
+        assert_eq!(IpAllowlist::from_stored(""), Some(IpAllowlist::default()));
+        assert_eq!(IpAllowlist::from_stored("10.0.0.0/8\nnot an address"), None);
+        assert_eq!(IpAllowlist::from_stored("not an address"), None);
+        assert_eq!(
+            IpAllowlist::from_stored("10.0.0.0/8\n\n2001:db8::/32")
+                .unwrap()
+                .entries(),
+            ["10.0.0.0/8", "2001:db8::/32"]
+        );
     }
 }

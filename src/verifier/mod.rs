@@ -165,25 +165,20 @@ impl Verifier {
         let Some(id) = PublicId::parse(&row.id) else {
             return;
         };
-        if row.deleted {
-            self.keys
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
-            return;
-        }
         let known = self
             .find(id.as_str())
             .is_some_and(|k| k.changed_at == row.changed_at);
-        if known {
+        if known && !row.deleted {
             return;
         }
-        if let Some(fresh) = self.record(row, now) {
-            self.keys
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id, Arc::new(fresh));
-        }
+        // A deleted row, or one that can no longer be read as a key, is
+        // refused from now on; it never keeps the version loaded before.
+        let fresh = (!row.deleted).then(|| self.record(row, now)).flatten();
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        match fresh {
+            Some(fresh) => keys.insert(id, Arc::new(fresh)),
+            None => keys.remove(&id),
+        };
     }
 
     pub fn remove(&self, id: &str) {
@@ -418,7 +413,8 @@ impl Verifier {
             secret_sealed: row.secret_sealed.map(Vec::into_boxed_slice),
             expires_at: row.expires_at,
             changed_at: row.changed_at,
-            allowlist: IpAllowlist::from_stored(&row.allowed_ips),
+            // An unreadable list refuses the key rather than dropping lines.
+            allowlist: IpAllowlist::from_stored(&row.allowed_ips)?,
             rate: row
                 .rate_limit
                 .and_then(|n| u32::try_from(n).ok())

@@ -47,6 +47,8 @@ pub struct KeyRow {
     pub expires: Option<Moment>,
     pub ip_summary: String,
     pub ip_entries: Vec<String>,
+    /// The stored list could not be read: verification refuses the key.
+    pub ip_unreadable: bool,
     pub status: Status,
     pub rate_limit: Option<i32>,
     pub last_used: Option<Moment>,
@@ -119,8 +121,12 @@ impl KeyRow {
                 .unwrap_or_else(|| "a deleted user".to_owned()),
             created_at: Moment::new(key.created_at),
             expires: key.expires_at.map(Moment::expiry),
-            ip_summary: allowlist.summary(),
-            ip_entries: allowlist.entries(),
+            ip_summary: allowlist.as_ref().map_or_else(
+                || "Unreadable list: the key is refused".to_owned(),
+                IpAllowlist::summary,
+            ),
+            ip_unreadable: allowlist.is_none(),
+            ip_entries: allowlist.map(|a| a.entries()).unwrap_or_default(),
             status,
             rate_limit: key.rate_limit,
             stale: key.last_used_at.unwrap_or(key.created_at) + STALE_AFTER <= now,
