@@ -448,6 +448,7 @@ mod tests {
         }
         c.address.failures = 20;
         c.address.locked_until = Some(t0() + LOCK_FOR);
+        (c.pair.refused, c.account.refused) = (3, 4);
         c.succeeded(t0());
         assert_eq!(
             (c.pair.failures, c.account.failures, c.address.failures),
@@ -455,6 +456,15 @@ mod tests {
         );
         assert_eq!(c.pair.last_success_at, Some(t0()));
         assert_eq!(c.address.locked_until, None);
+        // Refusals not yet summarised in the audit log are kept for the sweep.
+        assert_eq!((c.pair.refused, c.account.refused), (3, 4));
+
+        // A lock that holds for more failures than this attempt's stays.
+        c.address.failures = ADDRESS_LOCK_AFTER + 1;
+        c.address.locked_until = Some(t0() + LOCK_FOR);
+        c.succeeded(t0());
+        assert_eq!(c.address.failures, 20);
+        assert_eq!(c.address.locked_until, Some(t0() + LOCK_FOR));
     }
 
     #[test]
