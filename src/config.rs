@@ -31,6 +31,25 @@ pub enum Command {
     /// Add or list console users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Development tools: never run these against a production database.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill the database with realistic made-up keys of every type (a third
+    /// with trusted IPs, some expired, deleted or never used, with usage
+    /// counts) for trying the console and measuring it at scale. Refused on a
+    /// database holding keys it did not make, unless --force.
+    Seed {
+        /// How many keys to add.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        keys: u32,
+        /// Add them even though the database has other keys.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

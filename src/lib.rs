@@ -4,13 +4,15 @@
 //!   key types and limits, roles and permissions).
 //! - `db`: every query, one file per table.
 //! - `web`: the route table, thin handlers, sessions and error pages.
-//! - `startup`: wiring it together for `serve`; `cli`: the other subcommands.
+//! - `startup`: wiring it together for `serve`; `cli`: the other subcommands; `seed`:
+//!   development data (`latchkey dev seed`).
 
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod secrets;
+pub mod seed;
 pub mod startup;
 pub mod verifier;
 pub mod web;

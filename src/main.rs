@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use latchkey::config::{Cli, Command};
-use latchkey::{cli, startup};
+use latchkey::config::{Cli, Command, DevCommand};
+use latchkey::{cli, seed, startup};
 
 /// Two glibc allocator defaults that keep memory after a burst of sign-ins:
 /// - a freed block of 32 MiB or less raises the size above which blocks get
@@ -36,6 +36,8 @@ fn main() -> ExitCode {
     let result = match args.command {
         None | Some(Command::Serve) => startup::serve(args.storage, args.serve),
         Some(Command::Users(command)) => cli::users(&args.storage, command),
+        Some(Command::Dev(DevCommand::Seed { keys, force })) => startup::catalogue(&args.serve)
+            .and_then(|catalogue| seed::seed(&args.storage, &catalogue, keys, force)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

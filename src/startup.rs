@@ -60,15 +60,7 @@ impl Application {
             .clone()
             .unwrap_or_else(|| location.default_secrets_path());
         let secrets = ServerSecrets::load(&secrets_path)?;
-        let catalogue = match &serve.key_types {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!("reading the key type catalogue {}", path.display())
-                })?;
-                Catalogue::parse(&text).with_context(|| format!("in {}", path.display()))?
-            }
-            None => Catalogue::default_catalogue(),
-        };
+        let catalogue = catalogue(serve)?;
 
         let listener =
             TcpListener::bind(serve.bind).with_context(|| format!("binding {}", serve.bind))?;
@@ -182,6 +174,18 @@ impl Application {
             clock,
             state: shared,
         })
+    }
+}
+
+/// The built-in key type catalogue, or the one `--key-types` names.
+pub fn catalogue(serve: &ServeArgs) -> anyhow::Result<Catalogue> {
+    match &serve.key_types {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the key type catalogue {}", path.display()))?;
+            Ok(Catalogue::parse(&text).with_context(|| format!("in {}", path.display()))?)
+        }
+        None => Ok(Catalogue::default_catalogue()),
     }
 }
 

@@ -7,9 +7,15 @@ use diesel::prelude::*;
 use crate::db::audit::{self, AuditEvent};
 use crate::db::schema::{api_keys, key_drafts, key_types, users};
 use crate::db::{DbConn, write_transaction};
+use crate::domain::api_key::NewApiKey;
+use crate::domain::crypto::{SecretBox, SecretHasher};
+use crate::domain::key_type::Scheme;
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = api_keys)]
+// None is written as NULL (not DEFAULT), which lets SQLite take many rows in
+// one statement.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewKeyRow {
     pub id: String,
     pub type_code: String,
@@ -25,6 +31,78 @@ pub struct NewKeyRow {
     pub expires_at: Option<NaiveDateTime>,
     pub rate_limit: Option<i32>,
     pub changed_at: NaiveDateTime,
+}
+
+/// A development row: a new key's row with the use and deletion a real key
+/// would have gathered (see `latchkey dev seed`).
+#[derive(Insertable)]
+#[diesel(table_name = api_keys)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct SeededKeyRow {
+    #[diesel(embed)]
+    pub key: NewKeyRow,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub last_used_ip: Option<String>,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// Writes many development rows in one statement.
+pub fn insert_seeded(conn: &mut DbConn, rows: &[SeededKeyRow]) -> QueryResult<usize> {
+    crate::on_backend!(conn, |c| diesel::insert_into(api_keys::table)
+        .values(rows)
+        .execute(c))
+}
+
+/// Whether any key's contact address lies outside `domain` (that is, was not
+/// written by `latchkey dev seed`).
+pub fn any_contact_outside(conn: &mut DbConn, domain: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        api_keys::table.filter(api_keys::contact_email.not_like(format!("%@%{domain}"))),
+    ))
+    .get_result(conn)
+}
+
+/// What a new key's row says besides its secret.
+pub struct KeyDetails {
+    pub name: String,
+    pub contact_email: String,
+    /// Canonical, as `IpAllowlist::to_stored` writes it.
+    pub allowed_ips: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub rate_limit: Option<i32>,
+}
+
+impl NewKeyRow {
+    /// The row stored for a freshly generated key: the keyed hash of its
+    /// secret and, for HMAC types, the API secret sealed (clients sign with
+    /// it exactly as shown, so that is what the server must read back).
+    pub fn new(
+        key: &NewApiKey,
+        scheme: Scheme,
+        hasher: &SecretHasher,
+        secret_box: &SecretBox,
+        details: KeyDetails,
+    ) -> Self {
+        NewKeyRow {
+            id: key.public_id.clone(),
+            type_code: key.type_code.clone(),
+            scheme: scheme.as_str().to_owned(),
+            name: details.name,
+            contact_email: details.contact_email,
+            secret_hash: hasher.hash(&key.secret),
+            secret_sealed: (scheme == Scheme::Hmac)
+                .then(|| secret_box.seal(key.pair_secret().as_bytes(), key.public_id.as_bytes())),
+            last_four: key.last_four(),
+            allowed_ips: details.allowed_ips,
+            created_by: details.created_by,
+            created_at: details.created_at,
+            expires_at: details.expires_at,
+            rate_limit: details.rate_limit,
+            changed_at: details.created_at,
+        }
+    }
 }
 
 /// A key as the console shows it, with its creator's email if the creator still exists.

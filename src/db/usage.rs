@@ -21,6 +21,43 @@ pub struct LastUse<'a> {
     pub ip: Option<&'a str>,
 }
 
+/// A day's count for a key that has none yet (development data).
+#[derive(Insertable)]
+#[diesel(table_name = key_usage)]
+// Every value written as given (never DEFAULT): SQLite takes many rows at once.
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewUsageRow {
+    pub key_id: String,
+    pub day: String,
+    pub outcome: &'static str,
+    pub count: i64,
+}
+
+/// Writes many new per-day counts in one statement.
+pub fn insert_new(conn: &mut DbConn, rows: &[NewUsageRow]) -> QueryResult<usize> {
+    crate::on_backend!(conn, |c| diesel::insert_into(key_usage::table)
+        .values(rows)
+        .execute(c))
+}
+
+/// Adds counts to the per-day totals (inside the caller's transaction).
+pub fn add_counts(conn: &mut DbConn, counts: &[CountDelta<'_>]) -> QueryResult<()> {
+    for delta in counts {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(key_usage::table)
+            .values((
+                key_usage::key_id.eq(delta.key_id),
+                key_usage::day.eq(delta.day),
+                key_usage::outcome.eq(delta.outcome),
+                key_usage::count.eq(delta.count),
+            ))
+            .on_conflict((key_usage::key_id, key_usage::day, key_usage::outcome))
+            .do_update()
+            .set(key_usage::count.eq(key_usage::count + excluded(key_usage::count)))
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// Adds a batch of counts and last-use stamps in one transaction.
 pub fn record(
     conn: &mut DbConn,
@@ -28,19 +65,7 @@ pub fn record(
     uses: &[LastUse<'_>],
 ) -> QueryResult<()> {
     write_transaction(conn, |conn| {
-        for delta in counts {
-            crate::on_backend!(&mut *conn, |c| diesel::insert_into(key_usage::table)
-                .values((
-                    key_usage::key_id.eq(delta.key_id),
-                    key_usage::day.eq(delta.day),
-                    key_usage::outcome.eq(delta.outcome),
-                    key_usage::count.eq(delta.count),
-                ))
-                .on_conflict((key_usage::key_id, key_usage::day, key_usage::outcome))
-                .do_update()
-                .set(key_usage::count.eq(key_usage::count + excluded(key_usage::count)))
-                .execute(c))?;
-        }
+        add_counts(conn, counts)?;
         for last in uses {
             // Never move the stamp backwards if another instance wrote a later one.
             diesel::update(

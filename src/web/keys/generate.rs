@@ -14,7 +14,7 @@ use askama::Template;
 
 use crate::db::audit::{AuditEvent, action};
 use crate::db::drafts::{self, Draft};
-use crate::db::keys::{self, GenerateError, NewKeyRow, VerifyRow};
+use crate::db::keys::{self, GenerateError, KeyDetails, NewKeyRow, VerifyRow};
 use crate::db::{self};
 use crate::domain::api_key::NewApiKey;
 use crate::domain::ip_allowlist::{IpAllowlist, LineError};
@@ -314,27 +314,21 @@ pub async fn generate(
 
     let key = NewApiKey::generate(&key_type.code);
     let now = db::now();
-    let row = NewKeyRow {
-        id: key.public_id.clone(),
-        type_code: key_type.code.clone(),
-        scheme: key_type.scheme.as_str().to_owned(),
-        name: draft.name.clone(),
-        contact_email: draft.contact_email.clone(),
-        secret_hash: state.hasher.hash(&key.secret),
-        // HMAC clients sign with the API secret exactly as shown, so that is what is sealed.
-        secret_sealed: (key_type.scheme == Scheme::Hmac).then(|| {
-            state
-                .secret_box
-                .seal(key.pair_secret().as_bytes(), key.public_id.as_bytes())
-        }),
-        last_four: key.last_four(),
-        allowed_ips: allowlist.to_stored(),
-        created_by: Some(user.id.clone()),
-        created_at: now,
-        expires_at: draft.expires_at,
-        rate_limit: rate.map(|n| n as i32),
-        changed_at: now,
-    };
+    let row = NewKeyRow::new(
+        &key,
+        key_type.scheme,
+        &state.hasher,
+        &state.secret_box,
+        KeyDetails {
+            name: draft.name.clone(),
+            contact_email: draft.contact_email.clone(),
+            allowed_ips: allowlist.to_stored(),
+            created_by: Some(user.id.clone()),
+            created_at: now,
+            expires_at: draft.expires_at,
+            rate_limit: rate.map(|n| n as i32),
+        },
+    );
     let event = AuditEvent {
         actor_id: Some(user.id.clone()),
         actor_email: Some(user.email.clone()),

@@ -1,0 +1,289 @@
+//! `latchkey dev seed --keys N`: a development database of realistic keys,
+//! for trying the console and measuring it at scale.
+//!
+//! Rows respect the schema and nothing else (per-type limits are ignored).
+//! Every seeded key and user has an address under [`SEED_DOMAIN`], which is
+//! how a later run tells a seeded database from one holding real keys. Key
+//! material comes from the operating system's generator like real keys (the
+//! secrets are then forgotten); names, dates and the rest come from a fast
+//! deterministic mix of the row number.
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use chrono::{Duration, NaiveDateTime};
+
+use crate::config::StorageArgs;
+use crate::db::keys::{KeyDetails, NewKeyRow, SeededKeyRow};
+use crate::db::usage::NewUsageRow;
+use crate::db::{self, DatabaseLocation, DbConn, users};
+use crate::domain::api_key::NewApiKey;
+use crate::domain::key_type::Catalogue;
+use crate::domain::role::Role;
+use crate::domain::{password, token};
+use crate::secrets::ServerSecrets;
+
+/// Every seeded address ends with this (`.test` is reserved for testing).
+pub const SEED_DOMAIN: &str = "seed.latchkey.test";
+/// Rows written per statement and per transaction.
+const BATCH: usize = 1_000;
+const BATCHES_PER_TRANSACTION: usize = 20;
+
+const TEAMS: &[&str] = &[
+    "Checkout",
+    "Billing",
+    "Search",
+    "Mobile",
+    "Growth",
+    "Support",
+    "Data",
+    "Partners",
+    "Email",
+    "Loyalty",
+    "Warehouse",
+    "Analytics",
+];
+const USES: &[&str] = &[
+    "production",
+    "staging",
+    "nightly export",
+    "webhook relay",
+    "CRM sync",
+    "campaign sender",
+    "reporting",
+    "integration test",
+];
+const COMPANIES: &[&str] = &["acme", "globex", "initech", "umbrella", "hooli", "vandelay"];
+const CREATORS: &[(&str, Role)] = &[
+    ("ada", Role::Administrator),
+    ("grace", Role::Administrator),
+    ("linus", Role::Support),
+    ("margaret", Role::Viewer),
+];
+
+/// What one run wrote.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Seeded {
+    pub keys: usize,
+    pub usage_rows: usize,
+}
+
+pub fn seed(
+    storage: &StorageArgs,
+    catalogue: &Catalogue,
+    keys: u32,
+    force: bool,
+) -> anyhow::Result<()> {
+    let location = DatabaseLocation::parse(&storage.database_url)?;
+    let pool = db::connect(&location, 1, storage.db_wait())?;
+    let secrets_path = storage
+        .secrets_file
+        .clone()
+        .unwrap_or_else(|| location.default_secrets_path());
+    let secrets = ServerSecrets::load(&secrets_path)?;
+    let mut conn = pool.get().context("opening the database")?;
+    if !force && db::keys::any_contact_outside(&mut conn, SEED_DOMAIN)? {
+        bail!(
+            "this database holds keys that `latchkey dev seed` did not make; it is for development \
+             databases only (add --force to seed it anyway)"
+        );
+    }
+    if let DbConn::Sqlite(_) = &mut *conn {
+        // Random ids land all over the indexes: with SQLite's default 2 MB
+        // page cache, a million inserts spend most of their time re-reading
+        // index pages. This connection only, for this run.
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *conn,
+            "PRAGMA cache_size = -262144",
+        )?;
+    }
+    let started = Instant::now();
+    let seeded = write(&mut conn, catalogue, &secrets, keys as usize, db::now())?;
+    println!(
+        "Seeded {} keys and {} usage rows in {:.1} s ({}). A console already running loads \
+         them for verification when restarted.",
+        seeded.keys,
+        seeded.usage_rows,
+        started.elapsed().as_secs_f64(),
+        location.describe()
+    );
+    Ok(())
+}
+
+/// Writes `count` keys made by the seed's creators, as of `now`.
+pub fn write(
+    conn: &mut DbConn,
+    catalogue: &Catalogue,
+    secrets: &ServerSecrets,
+    count: usize,
+    now: NaiveDateTime,
+) -> anyhow::Result<Seeded> {
+    let creators = creators(conn, now)?;
+    let (hasher, secret_box) = (secrets.hasher(), secrets.secret_box());
+    let types = catalogue.all();
+    let mut seeded = Seeded {
+        keys: 0,
+        usage_rows: 0,
+    };
+    let mut next = 0;
+    while next < count {
+        let end = (next + BATCH * BATCHES_PER_TRANSACTION).min(count);
+        db::write_transaction(conn, |conn| {
+            for start in (next..end).step_by(BATCH) {
+                let rows: Vec<SeededKeyRow> = (start..(start + BATCH).min(end))
+                    .map(|i| {
+                        let key_type = &types[i % types.len()];
+                        let key = NewApiKey::generate(&key_type.code);
+                        let row = NewKeyRow::new(
+                            &key,
+                            key_type.scheme,
+                            &hasher,
+                            &secret_box,
+                            details(i, &creators, now),
+                        );
+                        seeded_row(i, row, now)
+                    })
+                    .collect();
+                let usage = usage_for(&rows, now);
+                seeded.keys += db::keys::insert_seeded(conn, &rows)?;
+                for chunk in usage.chunks(BATCH) {
+                    seeded.usage_rows += db::usage::insert_new(conn, chunk)?;
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        next = end;
+    }
+    Ok(seeded)
+}
+
+/// The seed's users (found or added): keys need creators to show.
+fn creators(conn: &mut DbConn, now: NaiveDateTime) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for (name, role) in CREATORS {
+        let email = format!("{name}@{SEED_DOMAIN}");
+        if let Some(user) = users::find_by_email(conn, &email)? {
+            ids.push(user.id);
+            continue;
+        }
+        let id = db::new_row_id();
+        // Nobody knows this password: seeded users never sign in.
+        let hash = password::hash(&token::random_token());
+        users::insert(
+            conn,
+            &users::NewUser {
+                id: &id,
+                email: &email,
+                password_hash: &hash,
+                role: role.as_str(),
+                disabled: false,
+                created_at: now,
+            },
+        )?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// A fast, well-spread number for row `i` and purpose `salt` (splitmix64).
+fn mix(i: usize, salt: u64) -> u64 {
+    let mut z = (i as u64) ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn pick<'a>(list: &[&'a str], i: usize, salt: u64) -> &'a str {
+    list[(mix(i, salt) % list.len() as u64) as usize]
+}
+
+/// Row `i`'s name, contact, trusted IPs, creator, dates and rate limit: a
+/// third of keys have trusted IPs; one in ten has expired, one in ten expires
+/// within 30 days; one in seven has a rate limit.
+fn details(i: usize, creators: &[String], now: NaiveDateTime) -> KeyDetails {
+    let team = pick(TEAMS, i, 1);
+    let created_at = now
+        - Duration::days((mix(i, 2) % 730) as i64)
+        - Duration::seconds((mix(i, 3) % 86_400) as i64);
+    let expires_at = match i % 10 {
+        1 => Some(now - Duration::days(1 + (mix(i, 4) % 200) as i64)),
+        2 => Some(now + Duration::days(1 + (mix(i, 4) % 30) as i64)),
+        3 => Some(now + Duration::days(31 + (mix(i, 4) % 700) as i64)),
+        _ => None,
+    };
+    let allowed_ips = match i % 3 {
+        0 => format!(
+            "203.0.113.{}\n198.51.100.0/24\n2001:db8:{:x}::/48",
+            mix(i, 5) % 256,
+            mix(i, 6) % 0xffff
+        ),
+        _ => String::new(),
+    };
+    KeyDetails {
+        name: format!("{team} {} {i}", pick(USES, i, 7)),
+        contact_email: format!(
+            "{}-{}@{}.{SEED_DOMAIN}",
+            team.to_lowercase(),
+            mix(i, 8) % 50,
+            pick(COMPANIES, i, 9)
+        ),
+        allowed_ips,
+        created_by: Some(creators[i % creators.len()].clone()),
+        created_at,
+        expires_at: expires_at.filter(|at| *at > created_at),
+        rate_limit: i
+            .is_multiple_of(7)
+            .then(|| (60 * (1 + mix(i, 10) % 100)) as i32),
+    }
+}
+
+/// Three keys in four were used (within the last 120 days); one in fifty was deleted.
+fn seeded_row(i: usize, key: NewKeyRow, now: NaiveDateTime) -> SeededKeyRow {
+    let used = !i.is_multiple_of(4);
+    let last_used_at = used
+        .then(|| now - Duration::minutes((mix(i, 11) % (120 * 24 * 60)) as i64))
+        .filter(|at| *at > key.created_at);
+    SeededKeyRow {
+        last_used_ip: last_used_at.map(|_| format!("203.0.113.{}", mix(i, 12) % 256)),
+        last_used_at,
+        deleted_at: (i % 50 == 7).then_some(now - Duration::days((mix(i, 13) % 30) as i64)),
+        key,
+    }
+}
+
+/// Daily counts for one used key in twenty, over its last week.
+fn usage_for(rows: &[SeededKeyRow], now: NaiveDateTime) -> Vec<NewUsageRow> {
+    let mut usage = Vec::new();
+    for (n, row) in rows.iter().enumerate() {
+        let Some(last) = row.last_used_at else {
+            continue;
+        };
+        if !mix(n, 14).is_multiple_of(20) {
+            continue;
+        }
+        for back in 0..7 {
+            let at = last - Duration::days(back);
+            if at.date() > now.date() || at < row.key.created_at {
+                continue;
+            }
+            let day = at.date().format("%Y-%m-%d").to_string();
+            let valid = 1 + (mix(n, 15 + back as u64) % 5_000) as i64;
+            if back % 3 == 0 {
+                usage.push(NewUsageRow {
+                    key_id: row.key.id.clone(),
+                    day: day.clone(),
+                    outcome: "IP_NOT_ALLOWED",
+                    count: 1 + valid / 50,
+                });
+            }
+            usage.push(NewUsageRow {
+                key_id: row.key.id.clone(),
+                day,
+                outcome: "VALID",
+                count: valid,
+            });
+        }
+    }
+    usage
+}
