@@ -91,10 +91,13 @@ pub fn seed(
     if let DbConn::Sqlite(_) = &mut *conn {
         // Random ids land all over the indexes: with SQLite's default 2 MB
         // page cache, a million inserts spend most of their time re-reading
-        // index pages. This connection only, for this run.
+        // index pages. Development data also needs no sync to disk per
+        // transaction, nor a checkpoint every 4 MB of log. This connection
+        // only, for this run (measured: 108 s for 1,000,000 keys without
+        // these, 55 s with them).
         diesel::connection::SimpleConnection::batch_execute(
             &mut *conn,
-            "PRAGMA cache_size = -262144",
+            "PRAGMA cache_size = -262144; PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint = 100000",
         )?;
     }
     let started = Instant::now();
