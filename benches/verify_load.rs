@@ -17,7 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use latchkey::db::keys::NewKeyRow;
 use latchkey::db::schema::api_keys;
 use latchkey::db::{self, DatabaseLocation};
 use latchkey::domain::api_key::NewApiKey;
@@ -166,27 +165,11 @@ struct Seeded {
 /// Writes 100,000 keys the way the console would, and returns a few tokens to present.
 fn seed(db_path: &std::path::Path, secrets_path: &std::path::Path) -> Seeded {
     let secrets = ServerSecrets::load(secrets_path).unwrap();
-    let hasher = secrets.hasher();
     let location = DatabaseLocation::parse(&db_path.to_string_lossy()).unwrap();
     let pool = db::connect(&location, 1, Duration::from_secs(5)).unwrap();
     let mut conn = pool.get().unwrap();
     let now = db::now();
-    let row = |key: &NewApiKey, ips: &str| NewKeyRow {
-        id: key.public_id.clone(),
-        type_code: key.type_code.clone(),
-        scheme: "bearer".into(),
-        name: format!("Bench key {}", key.public_id),
-        contact_email: "bench@example.com".into(),
-        secret_hash: hasher.hash(&key.secret),
-        secret_sealed: None,
-        last_four: key.last_four(),
-        allowed_ips: ips.into(),
-        created_by: None,
-        created_at: now,
-        expires_at: None,
-        rate_limit: None,
-        changed_at: now,
-    };
+    let row = |key: &NewApiKey, ips: &str| support::bench_row(key, ips, &secrets, now);
     let valid = NewApiKey::generate("tsms");
     let ip_refused = NewApiKey::generate("tsms");
     let doomed = NewApiKey::generate("tsms");

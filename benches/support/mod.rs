@@ -9,10 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use diesel::prelude::*;
-use latchkey::db::keys::NewKeyRow;
+use latchkey::db::keys::{KeyDetails, NewKeyRow};
 use latchkey::db::schema::api_keys;
 use latchkey::db::{self, DatabaseLocation};
 use latchkey::domain::api_key::NewApiKey;
+use latchkey::domain::key_type::Scheme;
 use latchkey::secrets::ServerSecrets;
 
 pub struct Figures {
@@ -45,10 +46,33 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A bearer key's row, as the console would write it.
+pub fn bench_row(
+    key: &NewApiKey,
+    allowed_ips: &str,
+    secrets: &ServerSecrets,
+    now: chrono::NaiveDateTime,
+) -> NewKeyRow {
+    NewKeyRow::new(
+        key,
+        Scheme::Bearer,
+        &secrets.hasher(),
+        &secrets.secret_box(),
+        KeyDetails {
+            name: format!("Bench key {}", key.public_id),
+            contact_email: "bench@example.com".into(),
+            allowed_ips: allowed_ips.into(),
+            created_by: None,
+            created_at: now,
+            expires_at: None,
+            rate_limit: None,
+        },
+    )
+}
+
 /// Writes `count` bearer keys the way the console would; returns one's token.
 pub fn seed_bearer_keys(db_path: &Path, secrets_path: &Path, count: usize) -> String {
     let secrets = ServerSecrets::load(secrets_path).unwrap();
-    let hasher = secrets.hasher();
     let location = DatabaseLocation::parse(&db_path.to_string_lossy()).unwrap();
     let pool = db::connect(&location, 1, Duration::from_secs(5)).unwrap();
     let now = db::now();
@@ -56,22 +80,7 @@ pub fn seed_bearer_keys(db_path: &Path, secrets_path: &Path, count: usize) -> St
     db::write_transaction(&mut pool.get().unwrap(), |conn| {
         for key in &keys {
             diesel::insert_into(api_keys::table)
-                .values(NewKeyRow {
-                    id: key.public_id.clone(),
-                    type_code: key.type_code.clone(),
-                    scheme: "bearer".into(),
-                    name: format!("Bench key {}", key.public_id),
-                    contact_email: "bench@example.com".into(),
-                    secret_hash: hasher.hash(&key.secret),
-                    secret_sealed: None,
-                    last_four: key.last_four(),
-                    allowed_ips: String::new(),
-                    created_by: None,
-                    created_at: now,
-                    expires_at: None,
-                    rate_limit: None,
-                    changed_at: now,
-                })
+                .values(bench_row(key, "", &secrets, now))
                 .execute(conn)?;
         }
         Ok::<_, diesel::result::Error>(())
