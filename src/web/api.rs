@@ -126,13 +126,9 @@ pub async fn verify(
                 method: &signed.method,
                 target: &signed.target,
             };
-            match state
-                .verifier
-                .verify_signed(&state.pool, signed, &presented)
-                .await
-            {
+            match check_signed(&state, signed, &presented).await {
                 Ok(verdict) => verdict,
-                Err(ReplayCheckUnavailable) => return unavailable(),
+                Err(unavailable) => return unavailable,
             }
         }
         _ => {
@@ -174,13 +170,9 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
                     method,
                     target,
                 };
-                match state
-                    .verifier
-                    .verify_signed(&state.pool, signed, &presented)
-                    .await
-                {
+                match check_signed(&state, signed, &presented).await {
                     Ok(verdict) => verdict,
-                    Err(ReplayCheckUnavailable) => return unavailable(),
+                    Err(unavailable) => return unavailable,
                 }
             }
         },
@@ -255,6 +247,20 @@ fn agreed<'a>(
 
 /// The replay table is unreachable: a signed request is neither accepted nor
 /// called a replay. The client may retry shortly with a fresh signature.
+/// A signed request's verdict, or the 503 answer when the shared replay
+/// table cannot be reached (a signature is never accepted unchecked).
+async fn check_signed(
+    state: &AppState,
+    signed: SignedRequest<'_>,
+    presented: &Presented<'_>,
+) -> Result<Verdict, HttpResponse> {
+    state
+        .verifier
+        .verify_signed(&state.pool, signed, presented)
+        .await
+        .map_err(|ReplayCheckUnavailable| unavailable())
+}
+
 fn unavailable() -> HttpResponse {
     HttpResponse::ServiceUnavailable()
         .insert_header((header::CACHE_CONTROL, "no-store"))
