@@ -16,9 +16,39 @@
     try { return document.execCommand("copy"); } catch (e) { return false; }
   }
 
+  // A value shown on the page (a Key ID): copied through a hidden field when
+  // the clipboard API is not available.
+  function copyText(button, text) {
+    var label = button.textContent;
+    var done = function () {
+      button.firstChild.textContent = "Copied";
+      announce("Key ID " + text + " copied to the clipboard.");
+      window.setTimeout(function () { button.firstChild.textContent = "Copy"; }, 2500);
+    };
+    var fallback = function () {
+      var field = document.createElement("textarea");
+      field.value = text;
+      field.setAttribute("readonly", "");
+      field.className = "visually-hidden";
+      document.body.appendChild(field);
+      var copied = fallbackCopy(field);
+      document.body.removeChild(field);
+      button.focus();
+      if (copied) { done(); } else { announce("Select the Key ID and press Ctrl+C (or ⌘C) to copy it."); }
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, fallback);
+    } else {
+      fallback();
+    }
+    return label;
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
     if (!button) { return; }
+    var literal = button.getAttribute("data-copy-text");
+    if (literal !== null) { copyText(button, literal); return; }
     var input = document.getElementById(button.getAttribute("data-copy"));
     if (!input) { return; }
     var label = input.labels && input.labels[0] ? input.labels[0].textContent : "Value";

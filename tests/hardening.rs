@@ -60,6 +60,7 @@ const ANSWERS: &[(&str, &str, [&str; 4])] = &[
     ("get", "/audit", ["303 /login", "403", "200", "200"]),
     ("get", "/audit.csv", ["303 /login", "403", "200", "200"]),
     ("get", "/settings/integrations", ["303 /login", "200", "200", "200"]),
+    ("post", "/settings/integrations/search", ["303 /login", "303 /settings/integrations", "303 /settings/integrations", "303 /settings/integrations"]),
     ("get", "/settings/integrations/keys/new", ["303 /login", "403", "403", "200"]),
     ("post", "/settings/integrations/keys/new", ["303 /login", "403", "403", "422"]),
     ("get", "/settings/integrations/keys/new/{draft}", ["303 /login", "403", "403", "200"]),
@@ -329,9 +330,9 @@ async fn error_pages_are_the_consoles_own_and_say_nothing_internal(backend: Back
             "Too much data",
         ),
         (
-            viewer.get("/settings/integrations?page=x").await,
+            viewer.get("/settings/integrations?sort=x").await,
             StatusCode::BAD_REQUEST,
-            "could not be used",
+            "The list cannot be sorted by",
         ),
     ];
     for (response, status, text) in cases {

@@ -160,7 +160,13 @@ async fn anonymous_requests_change_nothing(backend: Backend) {
 async fn assert_key_survived(f: &Fixture) {
     let view = latchkey::db::keys::find(&mut f.app.conn(), &f.key_id).unwrap();
     assert!(view.is_some(), "the key is still there");
-    let count = latchkey::db::keys::listed_count(&mut f.app.conn()).unwrap();
+    use diesel::prelude::*;
+    use latchkey::db::schema::api_keys;
+    let count: i64 = api_keys::table
+        .filter(api_keys::deleted_at.is_null())
+        .count()
+        .get_result(&mut *f.app.conn())
+        .unwrap();
     assert_eq!(count, 1, "no key was added");
 }
 

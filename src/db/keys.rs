@@ -230,23 +230,19 @@ pub fn active_count(conn: &mut DbConn, type_code: &str, now: NaiveDateTime) -> Q
         .get_result(conn)
 }
 
-/// One page of the key list, newest first. Deleted keys are gone from it.
-pub fn list_page(conn: &mut DbConn, offset: i64, limit: i64) -> QueryResult<Vec<KeyView>> {
-    api_keys::table
+/// The listed keys with these ids, in the order of `ids` (missing ones left out).
+pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<KeyView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found: Vec<KeyView> = api_keys::table
         .left_join(users::table.on(users::id.nullable().eq(api_keys::created_by)))
+        .filter(api_keys::id.eq_any(ids))
         .filter(api_keys::deleted_at.is_null())
-        .order((api_keys::created_at.desc(), api_keys::id.desc()))
-        .offset(offset)
-        .limit(limit)
         .select(key_view_columns())
-        .load(conn)
-}
-
-pub fn listed_count(conn: &mut DbConn) -> QueryResult<i64> {
-    api_keys::table
-        .filter(api_keys::deleted_at.is_null())
-        .count()
-        .get_result(conn)
+        .load(conn)?;
+    found.sort_by_key(|k| ids.iter().position(|id| *id == k.id));
+    Ok(found)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<KeyView>> {

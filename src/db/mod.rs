@@ -5,6 +5,7 @@
 pub mod audit;
 mod connection;
 pub mod drafts;
+pub mod key_search;
 pub mod keys;
 pub mod schema;
 pub mod sessions;

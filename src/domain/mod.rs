@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod hmac_signature;
 pub mod ip_allowlist;
 pub mod key_request;
+pub mod key_search;
 pub mod key_type;
 pub mod origin;
 pub mod password;

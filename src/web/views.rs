@@ -72,6 +72,13 @@ impl Flash {
         }
     }
 
+    pub fn error(message: impl Into<String>) -> Self {
+        Flash {
+            kind: FlashKind::Error,
+            message: message.into(),
+        }
+    }
+
     pub fn css_class(&self) -> &'static str {
         match self.kind {
             FlashKind::Success => "flash flash-success",

@@ -29,9 +29,13 @@ struct DetailPage {
 async fn detail_page(
     state: &AppState,
     user: &CurrentUser,
-    id: String,
+    key: super::KeyRef,
     flash: Option<Flash>,
 ) -> Result<DetailPage, AppError> {
+    let super::KeyRef {
+        id,
+        type_code: typed,
+    } = key;
     let now = state.clock.now();
     let first_day = (now.date() - Days::new(usage_chart::DAYS - 1)).to_string();
     let (view, rows) = state
@@ -41,7 +45,9 @@ async fn detail_page(
             Ok((view, rows))
         })
         .await?;
-    let view = view.ok_or_else(super::no_such_key)?;
+    let view = view
+        .filter(|v| typed.as_ref().is_none_or(|t| *t == v.type_code))
+        .ok_or_else(super::no_such_key)?;
     let key = KeyRow::new(view, &state.catalogue, now);
     Ok(DetailPage {
         chrome: Chrome::for_user(user, flash, "integrations"),
@@ -59,8 +65,8 @@ pub async fn page(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = super::key_id_from_path(id)?;
-    let page = detail_page(&state, &user, id, session::take_flash(&session)).await?;
+    let key = super::key_ref_from_path(id)?;
+    let page = detail_page(&state, &user, key, session::take_flash(&session)).await?;
     render(StatusCode::OK, &page)
 }
 
@@ -84,7 +90,11 @@ pub async fn set_rate_limit(
     let rate = match parse_per_minute(&typed) {
         Ok(rate) => rate,
         Err(message) => {
-            let mut page = detail_page(&state, &user, id, None).await?;
+            let key = super::KeyRef {
+                id,
+                type_code: None,
+            };
+            let mut page = detail_page(&state, &user, key, None).await?;
             page.rate_limit_input = typed;
             page.rate_error = Some(message);
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);

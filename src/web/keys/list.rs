@@ -1,17 +1,26 @@
+//! The key list: search, filters, orders and keyset pages, and the search
+//! box's form post (a pasted whole key must never travel in an address).
+
 use actix_session::Session;
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::db::keys;
+use crate::db::key_search::{self, Count};
+use crate::db::{keys, users};
+use crate::domain::key_search::{
+    self as search, Choice, Direction, FILTERS, FilterContext, ListRequest, PAGE_SIZE, SORTS,
+    SearchText,
+};
+use crate::domain::role::Permission;
 use crate::web::auth::CurrentUser;
 use crate::web::error::AppError;
 use crate::web::keys::KeyRow;
-use crate::web::ok;
-use crate::web::session;
 use crate::web::state::AppState;
-use crate::web::views::{Can, Chrome, Pager};
+use crate::web::views::{Can, Chrome, Flash};
+use crate::web::{render, see_other, session};
 
-pub const PAGE_SIZE: i64 = 20;
+pub const LIST_PATH: &str = "/settings/integrations";
 
 /// The API key list, with the one-time modal when a key was just generated.
 #[derive(Template)]
@@ -20,54 +29,262 @@ pub struct ListPage {
     pub chrome: Chrome,
     pub can: Can,
     pub rows: Vec<KeyRow>,
-    pub pager: Pager,
+    pub form: SearchForm,
+    pub pages: PageLinks,
+    /// Why the request could not be read; the page then lists nothing.
+    pub error: Option<String>,
     pub revealed: Option<super::generate::Revealed>,
 }
 
-#[derive(serde::Deserialize)]
-pub struct PageQuery {
-    page: Option<i64>,
+/// The search box and filters as the page shows them.
+pub struct SearchForm {
+    pub q: String,
+    pub filters: Vec<FilterField>,
+    pub sort: String,
+    pub descending: bool,
+    pub sorts: &'static [(search::SortKey, &'static str, &'static str)],
+    /// Any search or filter is applied.
+    pub narrowed: bool,
+}
+
+pub struct FilterField {
+    pub param: &'static str,
+    pub label: &'static str,
+    pub any: &'static str,
+    pub choices: Vec<Choice>,
+    pub selected: String,
+}
+
+/// Links to the neighbouring pages and the count of the selection.
+#[derive(Default)]
+pub struct PageLinks {
+    pub first: Option<String>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    pub count: String,
+    /// A cursor was followed but nothing lies beyond it.
+    pub past_the_end: bool,
 }
 
 pub async fn page(
     state: web::Data<AppState>,
     session: Session,
     user: CurrentUser,
-    query: web::Query<PageQuery>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let page = Pager::requested(query.page)?;
     let flash = session::take_flash(&session);
-    let list = load(&state, &user, page).await?;
-    ok(&ListPage {
-        chrome: Chrome::for_user(&user, flash, "integrations"),
-        revealed: None,
-        ..list
-    })
+    let pairs = query.into_inner();
+    let (status, mut page) = match load(&state, &user, &pairs).await? {
+        Ok(page) => (StatusCode::OK, page),
+        Err(page) => (StatusCode::BAD_REQUEST, page),
+    };
+    page.chrome.flash = flash;
+    render(status, &page)
 }
 
-/// Loads one page of keys; shared with the generate flow, which shows the list behind its modal.
+/// The search box's form: a whole key goes straight to that key; anything
+/// else becomes the list's address, so it can be shared and bookmarked.
+pub async fn search(
+    state: web::Data<AppState>,
+    session: Session,
+    user: CurrentUser,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let mut pairs: Vec<(String, String)> = form
+        .into_inner()
+        .into_iter()
+        .filter(|(name, value)| {
+            name != "csrf_token" && name != "after" && name != "before" && !value.trim().is_empty()
+        })
+        .collect();
+    let q = pairs
+        .iter()
+        .find(|(name, _)| name == search::SEARCH_PARAM)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if let Ok(SearchText::WholeKey) = search::read_search(&q) {
+        pairs.retain(|(name, _)| name != search::SEARCH_PARAM);
+        return match state.verifier.identify(q.trim()) {
+            Some(id) if user.can(Permission::ViewKeyDetails) => {
+                Ok(see_other(&format!("{LIST_PATH}/keys/{id}")))
+            }
+            Some(id) => {
+                pairs.push((search::SEARCH_PARAM.to_owned(), id));
+                Ok(see_other(&list_address(&pairs)))
+            }
+            None => {
+                session::set_flash(
+                    &session,
+                    Flash::error(
+                        "No key matches the key you pasted. It may have been deleted, or it belongs to another Latchkey.",
+                    ),
+                )?;
+                Ok(see_other(&list_address(&pairs)))
+            }
+        };
+    }
+    Ok(see_other(&list_address(&pairs)))
+}
+
+fn list_address(pairs: &[(String, String)]) -> String {
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    if query.is_empty() {
+        LIST_PATH.to_owned()
+    } else {
+        format!("{LIST_PATH}?{query}")
+    }
+}
+
+/// Loads the page a query string asks for; `Err` holds the page that says
+/// what was wrong with it.
 pub async fn load(
     state: &web::Data<AppState>,
     user: &CurrentUser,
-    page: i64,
-) -> Result<ListPage, AppError> {
-    let (total, views) = state
-        .db(move |conn| {
-            let total = keys::listed_count(conn)?;
-            let views = keys::list_page(conn, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
-            Ok((total, views))
+    pairs: &[(String, String)],
+) -> Result<Result<ListPage, ListPage>, AppError> {
+    let people = state
+        .db(|conn| {
+            Ok(users::list(conn)?
+                .into_iter()
+                .map(|u| (u.id, u.email))
+                .collect::<Vec<_>>())
         })
         .await?;
     let now = state.clock.now();
-    let rows = views
+    let cx = FilterContext {
+        now,
+        catalogue: &state.catalogue,
+        people: &people,
+    };
+    let request = search::read_request(pairs, &cx);
+    let form = search_form(pairs, request.as_ref().ok(), &cx);
+    let mut page = ListPage {
+        chrome: Chrome::for_user(user, None, "integrations"),
+        can: Can::for_role(user.role),
+        rows: Vec::new(),
+        form,
+        pages: PageLinks::default(),
+        error: None,
+        revealed: None,
+    };
+    let request = match request {
+        Ok(request) => request,
+        Err(message) => {
+            page.error = Some(message);
+            return Ok(Err(page));
+        }
+    };
+    let query = request.clone();
+    let (found, count, views) = state
+        .db(move |conn| {
+            let (found, count) = key_search::find_page(conn, &query, PAGE_SIZE)?;
+            let views = keys::find_many(conn, &found.ids)?;
+            Ok((found, count, views))
+        })
+        .await?;
+    page.rows = views
         .into_iter()
         .map(|v| KeyRow::new(v, &state.catalogue, now))
         .collect();
-    Ok(ListPage {
-        chrome: Chrome::for_user(user, None, "integrations"),
-        can: Can::for_role(user.role),
-        rows,
-        pager: Pager::new(page, total, PAGE_SIZE, String::new(), ("key", "keys")),
-        revealed: None,
-    })
+    page.pages = page_links(&request, &found, count);
+    Ok(Ok(page))
+}
+
+fn search_form(
+    pairs: &[(String, String)],
+    request: Option<&ListRequest>,
+    cx: &FilterContext<'_>,
+) -> SearchForm {
+    let given = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let sort = request.map(|r| r.sort).unwrap_or_default();
+    SearchForm {
+        // Never a whole key: those are refused before they get here.
+        q: request
+            .and_then(|r| r.search.as_ref())
+            .map(|s| s.text.clone())
+            .unwrap_or_default(),
+        filters: FILTERS
+            .iter()
+            .map(|f| FilterField {
+                param: f.param,
+                label: f.label,
+                any: f.any,
+                choices: (f.choices)(cx),
+                selected: given(f.param),
+            })
+            .collect(),
+        sort: sort.key.param().to_owned(),
+        descending: sort.descending,
+        sorts: SORTS,
+        narrowed: request.is_some_and(ListRequest::is_filtered),
+    }
+}
+
+fn page_links(request: &ListRequest, found: &key_search::Page, count: Count) -> PageLinks {
+    let link = |extra: &[(&str, &str)]| {
+        let query = request.query_string(extra);
+        if query.is_empty() {
+            LIST_PATH.to_owned()
+        } else {
+            format!("{LIST_PATH}?{query}")
+        }
+    };
+    let first_cursor = found.first.as_ref().map(|c| c.encode());
+    let last_cursor = found.last.as_ref().map(|c| c.encode());
+    PageLinks {
+        first: request.from.is_some().then(|| link(&[])),
+        previous: first_cursor
+            .filter(|_| found.has_before)
+            .map(|c| link(&[("before", &c)])),
+        next: last_cursor
+            .filter(|_| found.has_after)
+            .map(|c| link(&[("after", &c)])),
+        count: match count {
+            Count::Exact(n) => format!("{} {}", thousands(n), if n == 1 { "key" } else { "keys" }),
+            Count::AtLeast(n) => format!("{}+ keys", thousands(n)),
+        },
+        past_the_end: found.ids.is_empty()
+            && matches!(
+                request.from,
+                Some((Direction::After | Direction::Before, _))
+            ),
+    }
+}
+
+/// `12345` → `12,345`.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn counts_read_with_thousands_separators() {
+        let table = [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (10000, "10,000"),
+            (1234567, "1,234,567"),
+        ];
+        for (n, text) in table {
+            assert_eq!(thousands(n), text);
+        }
+    }
 }

@@ -26,6 +26,27 @@ pub fn key_id_from_path(id: actix_web::web::Path<String>) -> Result<String, AppE
     }
 }
 
+/// A key named in the address by its id or by its visible prefix
+/// (`lk_<type>_<id>`), whose type must then be the key's.
+pub struct KeyRef {
+    pub id: String,
+    pub type_code: Option<String>,
+}
+
+pub fn key_ref_from_path(id: actix_web::web::Path<String>) -> Result<KeyRef, AppError> {
+    let id = id.into_inner();
+    if let Ok(prefix) = api_key::parse_key_id(&id) {
+        return Ok(KeyRef {
+            id: prefix.public_id.to_owned(),
+            type_code: Some(prefix.type_code.to_owned()),
+        });
+    }
+    key_id_from_path(actix_web::web::Path::from(id)).map(|id| KeyRef {
+        id,
+        type_code: None,
+    })
+}
+
 pub fn no_such_key() -> AppError {
     AppError::NotFoundWith(
         "There is no API key with that identifier. It may have been deleted.".into(),

@@ -1,0 +1,12 @@
+DROP TRIGGER key_text_on_delete;
+DROP TRIGGER key_text_on_update;
+DROP TRIGGER key_text_on_insert;
+DROP TABLE key_text;
+DROP TABLE key_search_rows;
+DROP INDEX api_keys_listed_by_last_four;
+DROP INDEX api_keys_listed_by_creator;
+DROP INDEX api_keys_listed_by_name;
+DROP INDEX api_keys_listed_by_last_use;
+DROP INDEX api_keys_listed_by_expiry;
+DROP INDEX api_keys_listed_by_created;
+CREATE INDEX api_keys_by_created ON api_keys (created_at);

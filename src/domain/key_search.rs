@@ -1,0 +1,750 @@
+//! Finding keys in the list: what the search box and the filters mean, the
+//! orders the list can be read in, and the cursor that says where a page
+//! starts. No SQL here: `db::key_search` turns these into queries.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use chrono::{Duration, NaiveDateTime};
+
+use crate::domain::api_key;
+use crate::domain::key_type::Catalogue;
+
+/// Keys on one page of the list.
+pub const PAGE_SIZE: usize = 20;
+/// Longest text the search box takes.
+pub const MAX_SEARCH_LEN: usize = 200;
+/// Keys that stop working within this long are "expiring soon".
+pub const EXPIRING_WITHIN: Duration = Duration::days(7);
+
+/// What one list request asks for, read from its query string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListRequest {
+    pub search: Option<Search>,
+    /// Every condition must hold.
+    pub conditions: Vec<Condition>,
+    /// The filters as chosen, by parameter name, for the form and the links.
+    pub chosen: Vec<(&'static str, String)>,
+    pub sort: Sort,
+    pub from: Option<(Direction, Cursor)>,
+}
+
+/// The search box's text, and every way it could name a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    /// As typed (trimmed); never a whole key.
+    pub text: String,
+    /// ASCII letters lower-cased (as both databases fold them), for "contains".
+    pub folded: String,
+    /// The key this text names, if it is a Key ID or a visible prefix.
+    pub key_id: Option<String>,
+    /// The text, if it could be the last four characters of a key.
+    pub last_four: Option<String>,
+}
+
+/// One thing every listed key must satisfy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    TypeIs(String),
+    TypeIn(Vec<String>),
+    TypeNotIn(Vec<String>),
+    CreatedBy(String),
+    /// Never expires, or expires after this instant.
+    ExpiresAfter(NaiveDateTime),
+    /// Expires after `after` and at or before `until`.
+    ExpiresBetween {
+        after: NaiveDateTime,
+        until: NaiveDateTime,
+    },
+    /// Expired at or before this instant.
+    ExpiredBy(NaiveDateTime),
+    NeverUsed,
+    /// Last used before this instant, or never used and created before it.
+    UnusedSince(NaiveDateTime),
+}
+
+/// What the filters need to know to read their values.
+pub struct FilterContext<'a> {
+    pub now: NaiveDateTime,
+    pub catalogue: &'a Catalogue,
+    /// Everyone who could have created a key: (user id, email).
+    pub people: &'a [(String, String)],
+}
+
+/// One choice of a filter's select: its value and its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// One filter of the key list. Adding a filter is one row in `FILTERS`.
+pub struct Filter {
+    /// Its name in the query string.
+    pub param: &'static str,
+    pub label: &'static str,
+    /// The words for "no filter".
+    pub any: &'static str,
+    pub choices: fn(&FilterContext<'_>) -> Vec<Choice>,
+    /// The conditions a value stands for; `None` when it is not one of the choices.
+    pub read: fn(&str, &FilterContext<'_>) -> Option<Vec<Condition>>,
+}
+
+pub const FILTERS: &[Filter] = &[
+    Filter {
+        param: "type",
+        label: "Type",
+        any: "Any type",
+        choices: type_choices,
+        read: read_type,
+    },
+    Filter {
+        param: "status",
+        label: "Status",
+        any: "Any status",
+        choices: status_choices,
+        read: read_status,
+    },
+    Filter {
+        param: "creator",
+        label: "Created by",
+        any: "Anyone",
+        choices: creator_choices,
+        read: read_creator,
+    },
+    Filter {
+        param: "used",
+        label: "Last used",
+        any: "Any time",
+        choices: used_choices,
+        read: read_used,
+    },
+];
+
+fn choice(value: &str, label: &str) -> Choice {
+    Choice {
+        value: value.to_owned(),
+        label: label.to_owned(),
+    }
+}
+
+fn type_choices(cx: &FilterContext<'_>) -> Vec<Choice> {
+    cx.catalogue
+        .all()
+        .iter()
+        .map(|t| choice(&t.code, &t.name))
+        .collect()
+}
+
+fn read_type(value: &str, cx: &FilterContext<'_>) -> Option<Vec<Condition>> {
+    cx.catalogue
+        .get(value)
+        .map(|t| vec![Condition::TypeIs(t.code.clone())])
+}
+
+const STATUSES: &[(&str, &str)] = &[
+    ("active", "Active"),
+    ("expiring", "Expiring soon"),
+    ("expired", "Expired"),
+    ("disabled", "Disabled"),
+];
+
+fn status_choices(_: &FilterContext<'_>) -> Vec<Choice> {
+    STATUSES.iter().map(|(v, l)| choice(v, l)).collect()
+}
+
+/// Mirrors the list's status badge: a switched-off type wins over everything,
+/// then expired, then expiring soon.
+fn read_status(value: &str, cx: &FilterContext<'_>) -> Option<Vec<Condition>> {
+    let disabled: Vec<String> = cx
+        .catalogue
+        .all()
+        .iter()
+        .filter(|t| t.is_disabled(cx.now))
+        .map(|t| t.code.clone())
+        .collect();
+    let soon = cx.now + EXPIRING_WITHIN;
+    let not_disabled = Condition::TypeNotIn(disabled.clone());
+    Some(match value {
+        "active" => vec![not_disabled, Condition::ExpiresAfter(soon)],
+        "expiring" => vec![
+            not_disabled,
+            Condition::ExpiresBetween {
+                after: cx.now,
+                until: soon,
+            },
+        ],
+        "expired" => vec![not_disabled, Condition::ExpiredBy(cx.now)],
+        "disabled" => vec![Condition::TypeIn(disabled)],
+        _ => return None,
+    })
+}
+
+fn creator_choices(cx: &FilterContext<'_>) -> Vec<Choice> {
+    cx.people
+        .iter()
+        .map(|(id, email)| choice(id, email))
+        .collect()
+}
+
+fn read_creator(value: &str, cx: &FilterContext<'_>) -> Option<Vec<Condition>> {
+    cx.people
+        .iter()
+        .find(|(id, _)| id == value)
+        .map(|(id, _)| vec![Condition::CreatedBy(id.clone())])
+}
+
+const USED: &[(&str, &str, i64)] = &[
+    ("never", "Never used", 0),
+    ("30d", "Not in 30 days", 30),
+    ("90d", "Not in 90 days", 90),
+];
+
+fn used_choices(_: &FilterContext<'_>) -> Vec<Choice> {
+    USED.iter().map(|(v, l, _)| choice(v, l)).collect()
+}
+
+fn read_used(value: &str, cx: &FilterContext<'_>) -> Option<Vec<Condition>> {
+    let (_, _, days) = USED.iter().find(|(v, _, _)| *v == value)?;
+    Some(vec![if *days == 0 {
+        Condition::NeverUsed
+    } else {
+        Condition::UnusedSince(cx.now - Duration::days(*days))
+    }])
+}
+
+/// The orders the list can be read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Created,
+    Expires,
+    LastUsed,
+    Name,
+}
+
+pub const SORTS: &[(SortKey, &str, &str)] = &[
+    (SortKey::Created, "created", "Created"),
+    (SortKey::Expires, "expires", "Expires"),
+    (SortKey::LastUsed, "last_used", "Last used"),
+    (SortKey::Name, "name", "Name"),
+];
+
+impl SortKey {
+    pub fn param(self) -> &'static str {
+        SORTS
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .map_or("created", |(_, p, _)| p)
+    }
+
+    /// Where keys without a value (never expires, never used) stand:
+    /// `Some(true)` after every value, `Some(false)` before, `None` when the
+    /// value is never missing.
+    pub fn missing_is_greatest(self) -> Option<bool> {
+        match self {
+            SortKey::Created | SortKey::Name => None,
+            SortKey::Expires => Some(true),
+            SortKey::LastUsed => Some(false),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort {
+            key: SortKey::Created,
+            descending: true,
+        }
+    }
+}
+
+/// Which way from a cursor a page reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// The keys that come after the cursor in the list's order.
+    After,
+    /// The keys just before it.
+    Before,
+}
+
+/// A key's place in one order: its sort value and its id (which breaks ties).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub value: SortValue,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortValue {
+    /// `None`: the key has no value (never expires, never used).
+    Time(Option<NaiveDateTime>),
+    Text(String),
+}
+
+impl Cursor {
+    /// Opaque and URL-safe.
+    pub fn encode(&self) -> String {
+        let value = match &self.value {
+            SortValue::Time(Some(at)) => format!("t{}", at.and_utc().timestamp_micros()),
+            SortValue::Time(None) => "t".to_owned(),
+            SortValue::Text(text) => format!("n{text}"),
+        };
+        B64URL.encode(format!("{value}|{}", self.id))
+    }
+
+    /// Reads a cursor made by `encode` for the same order.
+    pub fn decode(text: &str, key: SortKey) -> Option<Cursor> {
+        let bytes = B64URL.decode(text.as_bytes()).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (value, id) = text.rsplit_once('|')?;
+        if !api_key::is_public_id(id) {
+            return None;
+        }
+        let value = match (key, value.split_at_checked(1)?) {
+            (SortKey::Name, ("n", name)) => SortValue::Text(name.to_owned()),
+            (SortKey::Created, ("t", micros)) => SortValue::Time(Some(time(micros)?)),
+            (SortKey::Expires | SortKey::LastUsed, ("t", "")) => SortValue::Time(None),
+            (SortKey::Expires | SortKey::LastUsed, ("t", micros)) => {
+                SortValue::Time(Some(time(micros)?))
+            }
+            _ => return None,
+        };
+        Some(Cursor {
+            value,
+            id: id.to_owned(),
+        })
+    }
+}
+
+fn time(micros: &str) -> Option<NaiveDateTime> {
+    let micros: i64 = micros.parse().ok()?;
+    chrono::DateTime::from_timestamp_micros(micros).map(|at| at.naive_utc())
+}
+
+/// How the search box's text is to be understood.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchText {
+    Empty,
+    /// A whole key was pasted: it is looked up by its hash, never shown again.
+    WholeKey,
+    Text(Search),
+}
+
+/// Reads the search box. A whole key is recognised by its shape and checksum.
+pub fn read_search(text: &str) -> Result<SearchText, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(SearchText::Empty);
+    }
+    if text.chars().count() > MAX_SEARCH_LEN {
+        return Err(format!(
+            "Search for at most {MAX_SEARCH_LEN} characters: part of a name or an email, a Key ID or the last four characters of a key."
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("The search text has a control character in it.".into());
+    }
+    if api_key::parse(text).is_ok() {
+        return Ok(SearchText::WholeKey);
+    }
+    let key_id = if api_key::is_public_id(text) {
+        Some(text.to_owned())
+    } else {
+        api_key::parse_key_id(text)
+            .ok()
+            .map(|k| k.public_id.to_owned())
+    };
+    let last_four = (text.len() == 4 && crate::domain::token::is_base62(text)).then(|| text.into());
+    Ok(SearchText::Text(Search {
+        text: text.to_owned(),
+        folded: text.to_ascii_lowercase(),
+        key_id,
+        last_four,
+    }))
+}
+
+/// The query-string parameters the list understands besides the filters.
+pub const SEARCH_PARAM: &str = "q";
+const OTHER_PARAMS: &[&str] = &["q", "sort", "dir", "after", "before"];
+
+/// Reads a list request from its query-string pairs. Errors are sentences for
+/// the page; a whole key in `q` is refused here (it belongs in a form post,
+/// never in an address).
+pub fn read_request(
+    pairs: &[(String, String)],
+    cx: &FilterContext<'_>,
+) -> Result<ListRequest, String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, _) in pairs {
+        let known =
+            OTHER_PARAMS.contains(&name.as_str()) || FILTERS.iter().any(|f| f.param == name);
+        if !known {
+            return Err(format!(
+                "The address has a parameter the key list does not know: “{}”.",
+                shorten(name)
+            ));
+        }
+        if seen.contains(&name.as_str()) {
+            return Err(format!("The address gives “{name}” more than once."));
+        }
+        seen.push(name);
+    }
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let search = match read_search(get(SEARCH_PARAM).unwrap_or(""))? {
+        SearchText::Empty => None,
+        SearchText::WholeKey => {
+            return Err("A whole key cannot be looked up from an address. Paste it into the search box instead.".into());
+        }
+        SearchText::Text(search) => Some(search),
+    };
+    let mut conditions = Vec::new();
+    let mut chosen = Vec::new();
+    for filter in FILTERS {
+        if let Some(value) = get(filter.param) {
+            let read = (filter.read)(value, cx).ok_or_else(|| {
+                format!(
+                    "“{}” is not a choice of the {} filter.",
+                    shorten(value),
+                    filter.label
+                )
+            })?;
+            conditions.extend(read);
+            chosen.push((filter.param, value.to_owned()));
+        }
+    }
+    let key = match get("sort") {
+        None => SortKey::Created,
+        Some(p) => SORTS
+            .iter()
+            .find(|(_, param, _)| *param == p)
+            .map(|(k, _, _)| *k)
+            .ok_or_else(|| format!("The list cannot be sorted by “{}”.", shorten(p)))?,
+    };
+    let descending = match get("dir") {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(other) => {
+            return Err(format!(
+                "The sort direction must be “asc” or “desc”, not “{}”.",
+                shorten(other)
+            ));
+        }
+    };
+    let from = match (get("after"), get("before")) {
+        (Some(_), Some(_)) => {
+            return Err("A page starts after one key or before another, not both.".into());
+        }
+        (Some(c), None) => Some((Direction::After, c)),
+        (None, Some(c)) => Some((Direction::Before, c)),
+        (None, None) => None,
+    };
+    let from = match from {
+        None => None,
+        Some((direction, text)) => Some((
+            direction,
+            Cursor::decode(text, key).ok_or_else(|| {
+                "This page link is not valid any more (it may be from another sort order or cut short)."
+                    .to_owned()
+            })?,
+        )),
+    };
+    Ok(ListRequest {
+        search,
+        conditions,
+        chosen,
+        sort: Sort { key, descending },
+        from,
+    })
+}
+
+/// At most 40 characters of a value, for messages.
+fn shorten(value: &str) -> String {
+    if value.chars().count() > 40 {
+        format!("{}…", value.chars().take(40).collect::<String>())
+    } else {
+        value.to_owned()
+    }
+}
+
+impl ListRequest {
+    /// The query string that asks for the same selection and order from the
+    /// first page, with `extra` pairs appended (`after=…`).
+    pub fn query_string(&self, extra: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        if let Some(search) = &self.search {
+            pairs.push((SEARCH_PARAM, &search.text));
+        }
+        for (param, value) in &self.chosen {
+            pairs.push((param, value));
+        }
+        if self.sort != Sort::default() {
+            pairs.push(("sort", self.sort.key.param()));
+            pairs.push(("dir", if self.sort.descending { "desc" } else { "asc" }));
+        }
+        pairs.extend_from_slice(extra);
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode_component(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    pub fn is_filtered(&self) -> bool {
+        self.search.is_some() || !self.conditions.is_empty()
+    }
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::key_type::Catalogue;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn read(list: &[(&str, &str)]) -> Result<ListRequest, String> {
+        let catalogue = Catalogue::parse(
+            r#"
+[[type]]
+code = "ucd"
+name = "UCD"
+scheme = "bearer"
+
+[[type]]
+code = "webpush"
+name = "Web Push"
+scheme = "bearer"
+disabled_from = "2025-10-15T00:00:00Z"
+"#,
+        )
+        .unwrap();
+        let people = vec![("u1".to_owned(), "admin@example.com".to_owned())];
+        let cx = FilterContext {
+            now: at("2026-11-26 12:00:00"),
+            catalogue: &catalogue,
+            people: &people,
+        };
+        read_request(&pairs(list), &cx)
+    }
+
+    #[test]
+    fn the_search_box_reads_ids_prefixes_last_fours_and_text() {
+        let cases: &[(&str, Option<&str>, Option<&str>, &str)] = &[
+            ("QdsLvr183cL0", Some("QdsLvr183cL0"), None, "qdslvr183cl0"),
+            (
+                "lk_twa_QdsLvr183cL0",
+                Some("QdsLvr183cL0"),
+                None,
+                "lk_twa_qdslvr183cl0",
+            ),
+            ("a9Zx", None, Some("a9Zx"), "a9zx"),
+            ("  Ops@Acme ", None, None, "ops@acme"),
+            ("a9-x", None, None, "a9-x"),
+            ("lk_TWA_QdsLvr183cL0", None, None, "lk_twa_qdslvr183cl0"),
+        ];
+        for (typed, key_id, last_four, folded) in cases {
+            let SearchText::Text(search) = read_search(typed).unwrap() else {
+                panic!("{typed} should be text");
+            };
+            assert_eq!(search.key_id.as_deref(), *key_id, "{typed}");
+            assert_eq!(search.last_four.as_deref(), *last_four, "{typed}");
+            assert_eq!(search.folded, *folded, "{typed}");
+        }
+        assert_eq!(read_search("   ").unwrap(), SearchText::Empty);
+        assert!(read_search(&"x".repeat(201)).is_err());
+        assert!(read_search("a\u{1}b").is_err());
+    }
+
+    #[test]
+    fn a_whole_key_is_recognised_and_never_kept() {
+        let key = crate::domain::api_key::NewApiKey::generate("ucd").token();
+        assert_eq!(read_search(&key).unwrap(), SearchText::WholeKey);
+        let err = read(&[("q", &key)]).unwrap_err();
+        assert!(!err.contains(&key));
+        assert!(err.contains("search box"));
+    }
+
+    #[test]
+    fn filters_read_their_choices_into_conditions() {
+        let request = read(&[
+            ("type", "ucd"),
+            ("status", "expiring"),
+            ("creator", "u1"),
+            ("used", "30d"),
+        ])
+        .unwrap();
+        assert_eq!(
+            request.conditions,
+            vec![
+                Condition::TypeIs("ucd".into()),
+                Condition::TypeNotIn(vec!["webpush".into()]),
+                Condition::ExpiresBetween {
+                    after: at("2026-11-26 12:00:00"),
+                    until: at("2026-12-03 12:00:00"),
+                },
+                Condition::CreatedBy("u1".into()),
+                Condition::UnusedSince(at("2026-10-27 12:00:00")),
+            ]
+        );
+        let table: &[(&str, &str, Vec<Condition>)] = &[
+            (
+                "status",
+                "disabled",
+                vec![Condition::TypeIn(vec!["webpush".into()])],
+            ),
+            (
+                "status",
+                "expired",
+                vec![
+                    Condition::TypeNotIn(vec!["webpush".into()]),
+                    Condition::ExpiredBy(at("2026-11-26 12:00:00")),
+                ],
+            ),
+            (
+                "status",
+                "active",
+                vec![
+                    Condition::TypeNotIn(vec!["webpush".into()]),
+                    Condition::ExpiresAfter(at("2026-12-03 12:00:00")),
+                ],
+            ),
+            ("used", "never", vec![Condition::NeverUsed]),
+            (
+                "used",
+                "90d",
+                vec![Condition::UnusedSince(at("2026-08-28 12:00:00"))],
+            ),
+        ];
+        for (param, value, expected) in table {
+            assert_eq!(
+                &read(&[(param, value)]).unwrap().conditions,
+                expected,
+                "{param}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_named_in_words() {
+        let table: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("type", "nope")],
+                "“nope” is not a choice of the Type filter.",
+            ),
+            (
+                &[("status", "gone")],
+                "“gone” is not a choice of the Status filter.",
+            ),
+            (
+                &[("creator", "u2")],
+                "“u2” is not a choice of the Created by filter.",
+            ),
+            (
+                &[("sort", "colour")],
+                "The list cannot be sorted by “colour”.",
+            ),
+            (
+                &[("dir", "up")],
+                "The sort direction must be “asc” or “desc”, not “up”.",
+            ),
+            (
+                &[("page", "3")],
+                "The address has a parameter the key list does not know: “page”.",
+            ),
+            (
+                &[("type", "ucd"), ("type", "tsms")],
+                "The address gives “type” more than once.",
+            ),
+            (
+                &[("after", "x"), ("before", "y")],
+                "A page starts after one key or before another, not both.",
+            ),
+            (
+                &[("after", "bm9wZQ")],
+                "This page link is not valid any more (it may be from another sort order or cut short).",
+            ),
+        ];
+        for (query, message) in table {
+            assert_eq!(read(query).unwrap_err(), *message, "{query:?}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_belong_to_their_order() {
+        let created = Cursor {
+            value: SortValue::Time(Some(at("2026-11-26 10:00:00"))),
+            id: "QdsLvr183cL0".into(),
+        };
+        assert_eq!(
+            Cursor::decode(&created.encode(), SortKey::Created),
+            Some(created.clone())
+        );
+        assert_eq!(Cursor::decode(&created.encode(), SortKey::Name), None);
+        let never = Cursor {
+            value: SortValue::Time(None),
+            id: "QdsLvr183cL0".into(),
+        };
+        assert_eq!(
+            Cursor::decode(&never.encode(), SortKey::Expires),
+            Some(never.clone())
+        );
+        assert_eq!(Cursor::decode(&never.encode(), SortKey::Created), None);
+        let name = Cursor {
+            value: SortValue::Text("a|b key".into()),
+            id: "QdsLvr183cL0".into(),
+        };
+        assert_eq!(Cursor::decode(&name.encode(), SortKey::Name), Some(name));
+        for bad in ["", "!!", "dHwx", "dDF4fFFkc0x2cjE4M2NMMA", "dDE3fHNob3J0"] {
+            assert_eq!(Cursor::decode(bad, SortKey::Created), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_query_string_keeps_the_selection_and_order() {
+        let request = read(&[
+            ("q", "ops@acme co"),
+            ("status", "expired"),
+            ("sort", "name"),
+            ("dir", "asc"),
+        ])
+        .unwrap();
+        assert_eq!(
+            request.query_string(&[("after", "abc")]),
+            "q=ops%40acme%20co&status=expired&sort=name&dir=asc&after=abc"
+        );
+        assert_eq!(read(&[]).unwrap().query_string(&[]), "");
+        assert_eq!(SortKey::LastUsed.missing_is_greatest(), Some(false));
+        assert_eq!(SortKey::Expires.missing_is_greatest(), Some(true));
+    }
+}
