@@ -252,6 +252,8 @@ const REFRESH_EVERY: Duration = Duration::from_millis(250);
 const FLUSH_EVERY_REFRESHES: u32 = 8;
 /// Sign-in counters are swept every this many refreshes (1 min).
 const SWEEP_EVERY_REFRESHES: u32 = 240;
+/// SQLite's planner statistics are refreshed every this many refreshes (1 h).
+const OPTIMIZE_EVERY_REFRESHES: u32 = 14_400;
 
 /// The thread that keeps the verifier's keys current, writes usage counts and
 /// sweeps expired signatures from the replay table.
@@ -297,6 +299,9 @@ fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) -> Background {
                     }
                     if tick.is_multiple_of(SWEEP_EVERY_REFRESHES) {
                         db::throttle::sweep(&mut conn, db::now()).map_err(|e| e.to_string())?;
+                    }
+                    if tick.is_multiple_of(OPTIMIZE_EVERY_REFRESHES) {
+                        db::optimize(&mut conn).map_err(|e| e.to_string())?;
                     }
                     Ok(())
                 });

@@ -101,9 +101,13 @@ impl ManageConnection for Manager {
             }
             DatabaseLocation::SqliteFile(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // `optimize=0x10002` is SQLite's advice for long-lived
+                // connections: refresh statistics that are missing or stale
+                // (a cheap no-op when they are fine). `db::optimize` repeats
+                // it hourly.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON;"
+                     PRAGMA foreign_keys = ON; PRAGMA optimize = 0x10002;"
                 ))?;
                 Ok(DbConn::Sqlite(conn))
             }

@@ -56,6 +56,8 @@ pub struct Page {
 pub struct Statement {
     pub sql: String,
     pub plan: String,
+    /// Rows it returned.
+    pub rows: usize,
 }
 
 /// Finds one page of keys and counts the selection.
@@ -64,7 +66,31 @@ pub fn find_page(
     request: &ListRequest,
     size: usize,
 ) -> QueryResult<(Page, Count)> {
-    Finder::new(conn, false).run(request, size)
+    planned(conn, |conn| Finder::new(conn, false).run(request, size))
+}
+
+/// Runs a page's statements; on PostgreSQL with the plans this module is
+/// built around made certain for the transaction. Every statement here is
+/// bounded by an ordered index range, a LIMIT or a list of at most
+/// `CANDIDATES` ids, yet without fresh statistics PostgreSQL guesses a large
+/// table small and would read all of it (a sequential or bitmap scan) and sort
+/// it. Pricing those out leaves it the index walks; a sort that has no
+/// alternative (of candidates only) still happens.
+fn planned<T>(
+    conn: &mut DbConn,
+    run: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+) -> QueryResult<T> {
+    if matches!(conn, DbConn::Sqlite(_)) {
+        return run(conn);
+    }
+    conn.transaction(|conn| {
+        diesel::connection::SimpleConnection::batch_execute(
+            conn,
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; \
+             SET LOCAL enable_sort = off",
+        )?;
+        run(conn)
+    })
 }
 
 /// What `find_page` runs, each statement with its query plan.
@@ -73,9 +99,11 @@ pub fn explain_page(
     request: &ListRequest,
     size: usize,
 ) -> QueryResult<Vec<Statement>> {
-    let mut finder = Finder::new(conn, true);
-    finder.run(request, size)?;
-    Ok(finder.statements)
+    planned(conn, |conn| {
+        let mut finder = Finder::new(conn, true);
+        finder.run(request, size)?;
+        Ok(finder.statements)
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -236,7 +264,14 @@ fn sort_column(key: SortKey) -> &'static str {
 
 const PLACED: &str = "SELECT api_keys.id AS id, api_keys.created_at AS created_at, \
      api_keys.expires_at AS expires_at, api_keys.last_used_at AS last_used_at, \
-     api_keys.name AS name FROM api_keys WHERE api_keys.deleted_at IS NULL";
+     api_keys.name AS name FROM api_keys";
+
+/// Listed keys, for a walk: the order's partial index covers exactly these.
+const LISTED: &str = " WHERE api_keys.deleted_at IS NULL";
+/// Listed keys, for candidates fetched by id: wrapped, so that no partial
+/// index is read in full as a list of the listed keys.
+const LISTED_BY_ID: &str =
+    " WHERE COALESCE(api_keys.deleted_at, api_keys.deleted_at) IS NULL AND api_keys.id IN ";
 
 /// `%text%` for LIKE with `\` as the escape character.
 fn contains_pattern(folded: &str) -> String {
@@ -302,7 +337,7 @@ impl<'c> Finder<'c> {
         matches!(self.conn, DbConn::Postgres(_))
     }
 
-    fn record(&mut self, sql: &Sql) -> QueryResult<()> {
+    fn record(&mut self, sql: &Sql, rows: usize) -> QueryResult<()> {
         if !self.explain {
             return Ok(());
         }
@@ -324,28 +359,32 @@ impl<'c> Finder<'c> {
         self.statements.push(Statement {
             sql: sql.text.clone(),
             plan: plan.join("\n"),
+            rows,
         });
         Ok(())
     }
 
     fn ids(&mut self, sql: &Sql) -> QueryResult<Vec<String>> {
-        self.record(sql)?;
-        Ok(load_rows!(&mut *self.conn, sql, IdRow)?
+        let ids: Vec<String> = load_rows!(&mut *self.conn, sql, IdRow)?
             .into_iter()
             .map(|r| r.id)
-            .collect())
+            .collect();
+        self.record(sql, ids.len())?;
+        Ok(ids)
     }
 
     fn placed(&mut self, sql: &Sql) -> QueryResult<Vec<Placed>> {
-        self.record(sql)?;
-        load_rows!(&mut *self.conn, sql, Placed)
+        let rows = load_rows!(&mut *self.conn, sql, Placed)?;
+        self.record(sql, rows.len())?;
+        Ok(rows)
     }
 
     fn count(&mut self, sql: &Sql) -> QueryResult<i64> {
-        self.record(sql)?;
-        Ok(load_rows!(&mut *self.conn, sql, CountRow)?
+        let n = load_rows!(&mut *self.conn, sql, CountRow)?
             .first()
-            .map_or(0, |r| r.n))
+            .map_or(0, |r| r.n);
+        self.record(sql, 1)?;
+        Ok(n)
     }
 
     fn run(&mut self, request: &ListRequest, size: usize) -> QueryResult<(Page, Count)> {
@@ -381,18 +420,33 @@ impl<'c> Finder<'c> {
         }
         for condition in &request.conditions {
             let mut sql = Sql::new("SELECT id FROM api_keys WHERE deleted_at IS NULL AND ");
+            // Each lookup is ordered by its own index, so that index is the
+            // one read (however the statistics look) and the LIMIT bounds it.
             match condition {
-                Condition::TypeIs(code) => sql.push("type_code = ").text(code),
+                Condition::TypeIs(code) => sql
+                    .push("type_code = ")
+                    .text(code)
+                    .push(" ORDER BY type_code"),
                 Condition::TypeIn(codes) if codes.is_empty() => return Ok(Some(Vec::new())),
-                Condition::TypeIn(codes) => sql.push("type_code IN ").list(codes),
-                Condition::CreatedBy(user) => sql.push("created_by = ").text(user),
+                Condition::TypeIn(codes) => sql
+                    .push("type_code IN ")
+                    .list(codes)
+                    .push(" ORDER BY type_code"),
+                Condition::CreatedBy(user) => sql
+                    .push("created_by = ")
+                    .text(user)
+                    .push(" ORDER BY created_by"),
                 Condition::ExpiresBetween { after, until } => sql
                     .push("expires_at > ")
                     .time(*after)
                     .push(" AND expires_at <= ")
-                    .time(*until),
-                Condition::ExpiredBy(at) => sql.push("expires_at <= ").time(*at),
-                Condition::NeverUsed => sql.push("last_used_at IS NULL"),
+                    .time(*until)
+                    .push(" ORDER BY expires_at"),
+                Condition::ExpiredBy(at) => sql
+                    .push("expires_at <= ")
+                    .time(*at)
+                    .push(" ORDER BY expires_at"),
+                Condition::NeverUsed => sql.push("last_used_at IS NULL ORDER BY last_used_at"),
                 Condition::TypeNotIn(_)
                 | Condition::ExpiresAfter(_)
                 | Condition::UnusedSince(_) => continue,
@@ -454,14 +508,14 @@ impl<'c> Finder<'c> {
             let mut sql =
                 Sql::new("SELECT id FROM api_keys WHERE deleted_at IS NULL AND last_four = ");
             sql.text(last_four)
-                .push(&format!(" LIMIT {}", CANDIDATES + 1));
+                .push(&format!(" ORDER BY last_four LIMIT {}", CANDIDATES + 1));
             lookups.push(sql);
         }
         if !creators.is_empty() {
             let mut sql =
                 Sql::new("SELECT id FROM api_keys WHERE deleted_at IS NULL AND created_by IN ");
             sql.list(creators)
-                .push(&format!(" LIMIT {}", CANDIDATES + 1));
+                .push(&format!(" ORDER BY created_by LIMIT {}", CANDIDATES + 1));
             lookups.push(sql);
         }
         for sql in &lookups {
@@ -550,16 +604,14 @@ impl<'c> Finder<'c> {
         if ids.is_empty() {
             return Ok((Page::default(), Count::Exact(0)));
         }
-        let mut count = Sql::new(
-            "SELECT COUNT(*) AS n FROM api_keys WHERE api_keys.deleted_at IS NULL AND api_keys.id IN ",
-        );
-        count.list(ids);
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM api_keys");
+        count.push(LISTED_BY_ID).list(ids);
         Self::filters(&mut count, request, creators);
         let total = self.count(&count)?;
         let mut reader =
             |finder: &mut Self, from: Option<&Cursor>, ascending: bool, limit: usize| {
                 let mut sql = Sql::new(PLACED);
-                sql.push(" AND api_keys.id IN ").list(ids);
+                sql.push(LISTED_BY_ID).list(ids);
                 Self::filters(&mut sql, request, creators);
                 let column = hidden(sort_column(request.sort.key));
                 let id = hidden("id");
@@ -622,6 +674,7 @@ impl<'c> Finder<'c> {
                     break;
                 }
                 let mut sql = Sql::new(PLACED);
+                sql.push(LISTED);
                 Self::filters(&mut sql, request, creators);
                 match &segment {
                     Segment::Values(start) => {
@@ -644,7 +697,9 @@ impl<'c> Finder<'c> {
                             })
                             .text(id);
                         }
-                        sql.push(&format!(" ORDER BY api_keys.id {dir}"));
+                        // Ordered like the index (its first column is NULL
+                        // throughout), so PostgreSQL reads it in order too.
+                        sql.push(&format!(" ORDER BY {column} {dir}, api_keys.id {dir}"));
                     }
                 }
                 sql.push(&format!(" LIMIT {}", limit - rows.len()));

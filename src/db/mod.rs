@@ -180,6 +180,15 @@ where
     }
 }
 
+/// Keeps the query planner's statistics current, as SQLite advises for
+/// long-lived connections (hourly). PostgreSQL's autovacuum does this itself.
+pub fn optimize(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => c.batch_execute("PRAGMA optimize;"),
+        DbConn::Postgres(_) => Ok(()),
+    }
+}
+
 /// The current time as stored: UTC, microsecond precision.
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
