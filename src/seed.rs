@@ -101,7 +101,12 @@ pub fn seed(
         )?;
     }
     let started = Instant::now();
-    let seeded = write(&mut conn, catalogue, &secrets, keys as usize, db::now())?;
+    let seeded = db::bulk::with_deferred_indexes(
+        &mut conn,
+        "api_keys",
+        |conn| write(conn, catalogue, &secrets, keys as usize, db::now()),
+        |conn| Ok(db::key_search::index_new_keys(conn)?),
+    )?;
     println!(
         "Seeded {} keys and {} usage rows in {:.1} s ({}). A console already running loads \
          them for verification when restarted.",
@@ -131,7 +136,8 @@ pub fn write(
     let mut next = 0;
     while next < count {
         let end = (next + BATCH * BATCHES_PER_TRANSACTION).min(count);
-        db::write_transaction(conn, |conn| {
+        // Diesel's own transaction, so that inside `db::bulk` it is a savepoint.
+        diesel::Connection::transaction(conn, |conn| {
             for start in (next..end).step_by(BATCH) {
                 let rows: Vec<SeededKeyRow> = (start..(start + BATCH).min(end))
                     .map(|i| {

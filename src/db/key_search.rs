@@ -106,6 +106,25 @@ pub fn explain_page(
     })
 }
 
+/// Adds keys written while the text index's triggers were set aside (see
+/// `db::bulk`) to that index. SQLite only: PostgreSQL's index is an index.
+pub fn index_new_keys(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Sqlite(c) = conn {
+        diesel::connection::SimpleConnection::batch_execute(
+            c,
+            "CREATE TEMP TABLE indexed_before AS SELECT COALESCE(MAX(seq), 0) AS seq FROM key_search_rows;
+             INSERT INTO key_search_rows (key_id)
+                 SELECT id FROM api_keys WHERE id NOT IN (SELECT key_id FROM key_search_rows) ORDER BY id;
+             INSERT INTO key_text (rowid, text)
+                 SELECT s.seq, k.name || char(1) || k.contact_email
+                 FROM key_search_rows s JOIN api_keys k ON k.id = s.key_id
+                 WHERE s.seq > (SELECT seq FROM indexed_before);
+             DROP TABLE indexed_before;",
+        )?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 enum Bind {
     Text(String),

@@ -3,6 +3,7 @@
 //! diesel results; they know nothing of HTTP.
 
 pub mod audit;
+pub mod bulk;
 mod connection;
 pub mod drafts;
 pub mod key_search;
