@@ -272,6 +272,16 @@ fn hidden(column: &str) -> String {
     format!("COALESCE(api_keys.{column}, api_keys.{column})")
 }
 
+/// The partial index that holds the listed keys in this order.
+fn order_index(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Created => "api_keys_listed_by_created",
+        SortKey::Expires => "api_keys_listed_by_expiry",
+        SortKey::LastUsed => "api_keys_listed_by_last_use",
+        SortKey::Name => "api_keys_listed_by_name",
+    }
+}
+
 fn sort_column(key: SortKey) -> &'static str {
     match key {
         SortKey::Created => "created_at",
@@ -551,6 +561,21 @@ impl<'c> Finder<'c> {
 
     /// Appends ` AND <every condition>` over wrapped columns.
     fn filters(sql: &mut Sql, request: &ListRequest, creators: &[String]) {
+        Self::conditions(sql, request, creators, hidden);
+    }
+
+    /// Appends ` AND <every condition>` over plain columns, so the planner
+    /// may count through whichever index suits the filters best.
+    fn plain_filters(sql: &mut Sql, request: &ListRequest, creators: &[String]) {
+        Self::conditions(sql, request, creators, |c| format!("api_keys.{c}"));
+    }
+
+    fn conditions(
+        sql: &mut Sql,
+        request: &ListRequest,
+        creators: &[String],
+        hidden: fn(&str) -> String,
+    ) {
         for condition in &request.conditions {
             sql.push(" AND ");
             match condition {
@@ -669,10 +694,22 @@ impl<'c> Finder<'c> {
         } else {
             COUNT_CAP
         };
-        let mut count = Sql::new(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM api_keys WHERE api_keys.deleted_at IS NULL",
-        );
-        Self::filters(&mut count, request, creators);
+        let key = request.sort.key;
+        // SQLite is told which index to walk: with statistics it would
+        // rather skip-scan another index that holds deleted_at and sort
+        // (seconds at 1,000,000 keys). PostgreSQL is steered by `planned`.
+        let walk_index = if self.is_postgres() {
+            String::new()
+        } else {
+            format!(" INDEXED BY {}", order_index(key))
+        };
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM (SELECT 1 FROM api_keys");
+        if request.is_filtered() {
+            count.push(LISTED);
+            Self::plain_filters(&mut count, request, creators);
+        } else {
+            count.push(&walk_index).push(LISTED);
+        }
         count.push(&format!(" LIMIT {}) AS selection", cap + 1));
         let counted = self.count(&count)?;
         let total = if counted > cap {
@@ -680,7 +717,6 @@ impl<'c> Finder<'c> {
         } else {
             Count::Exact(counted)
         };
-        let key = request.sort.key;
         let column = format!("api_keys.{}", sort_column(key));
         let mut reader = |finder: &mut Self,
                           from: Option<&Cursor>,
@@ -693,7 +729,7 @@ impl<'c> Finder<'c> {
                     break;
                 }
                 let mut sql = Sql::new(PLACED);
-                sql.push(LISTED);
+                sql.push(&walk_index).push(LISTED);
                 Self::filters(&mut sql, request, creators);
                 match &segment {
                     Segment::Values(start) => {

@@ -10,3 +10,5 @@ DROP INDEX api_keys_listed_by_last_use;
 DROP INDEX api_keys_listed_by_expiry;
 DROP INDEX api_keys_listed_by_created;
 CREATE INDEX api_keys_by_created ON api_keys (created_at);
+DROP INDEX api_keys_listed_by_type;
+CREATE INDEX api_keys_by_type ON api_keys (type_code, deleted_at);
