@@ -43,7 +43,7 @@ pub enum Count {
 /// One page of the list, in the order asked for.
 #[derive(Debug, Default)]
 pub struct Page {
-    pub ids: Vec<String>,
+    pub keys: Vec<ListedKey>,
     /// Where the first and last keys of the page stand, for the links.
     pub first: Option<Cursor>,
     pub last: Option<Cursor>,
@@ -67,6 +67,16 @@ pub fn find_page(
     size: usize,
 ) -> QueryResult<(Page, Count)> {
     planned(conn, |conn| Finder::new(conn, false).run(request, size))
+}
+
+/// The next `size` keys of the selection, in its order, without counting it
+/// (for exports, which read it in batches).
+pub fn find_keys(conn: &mut DbConn, request: &ListRequest, size: usize) -> QueryResult<Page> {
+    planned(conn, |conn| {
+        let mut finder = Finder::new(conn, false);
+        finder.counting = false;
+        Ok(finder.run(request, size)?.0)
+    })
 }
 
 /// Runs a page's statements; on PostgreSQL with the plans this module is
@@ -192,18 +202,36 @@ impl Sql {
     }
 }
 
-#[derive(QueryableByName)]
-struct Placed {
+/// A listed key as the list and its CSV show it (its creator by id; the
+/// few people are looked up by the caller). Never any secret material.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ListedKey {
     #[diesel(sql_type = Text)]
-    id: String,
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub type_code: String,
+    #[diesel(sql_type = Text)]
+    pub scheme: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub contact_email: String,
+    #[diesel(sql_type = Text)]
+    pub last_four: String,
+    #[diesel(sql_type = Text)]
+    pub allowed_ips: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub created_by: Option<String>,
     #[diesel(sql_type = Timestamp)]
-    created_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
     #[diesel(sql_type = Nullable<Timestamp>)]
-    expires_at: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
+    pub rate_limit: Option<i32>,
     #[diesel(sql_type = Nullable<Timestamp>)]
-    last_used_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = Text)]
-    name: String,
+    pub last_used_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_used_ip: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -263,6 +291,8 @@ macro_rules! load_rows {
 struct Finder<'c> {
     conn: &'c mut DbConn,
     explain: bool,
+    /// Whether to count the selection (a page does; an export does not).
+    counting: bool,
     statements: Vec<Statement>,
 }
 
@@ -291,9 +321,12 @@ fn sort_column(key: SortKey) -> &'static str {
     }
 }
 
-const PLACED: &str = "SELECT api_keys.id AS id, api_keys.created_at AS created_at, \
-     api_keys.expires_at AS expires_at, api_keys.last_used_at AS last_used_at, \
-     api_keys.name AS name FROM api_keys";
+const PLACED: &str = "SELECT api_keys.id AS id, api_keys.type_code AS type_code, \
+     api_keys.scheme AS scheme, api_keys.name AS name, api_keys.contact_email AS contact_email, \
+     api_keys.last_four AS last_four, api_keys.allowed_ips AS allowed_ips, \
+     api_keys.created_by AS created_by, api_keys.created_at AS created_at, \
+     api_keys.expires_at AS expires_at, api_keys.rate_limit AS rate_limit, \
+     api_keys.last_used_at AS last_used_at, api_keys.last_used_ip AS last_used_ip FROM api_keys";
 
 /// Listed keys, for a walk: the order's partial index covers exactly these.
 const LISTED: &str = " WHERE api_keys.deleted_at IS NULL";
@@ -338,8 +371,28 @@ fn trigram_query(folded: &str) -> Option<String> {
     )
 }
 
-impl Placed {
-    fn cursor(&self, key: SortKey) -> Cursor {
+impl ListedKey {
+    /// The key as the console's views take it, with its creator's email.
+    pub fn into_view(self, created_by_email: Option<String>) -> crate::db::keys::KeyView {
+        crate::db::keys::KeyView {
+            id: self.id,
+            type_code: self.type_code,
+            scheme: self.scheme,
+            name: self.name,
+            contact_email: self.contact_email,
+            last_four: self.last_four,
+            allowed_ips: self.allowed_ips,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            rate_limit: self.rate_limit,
+            last_used_at: self.last_used_at,
+            last_used_ip: self.last_used_ip,
+            created_by_email,
+        }
+    }
+
+    /// This key's place in an order: what a page after it starts from.
+    pub fn cursor(&self, key: SortKey) -> Cursor {
         let value = match key {
             SortKey::Created => SortValue::Time(Some(self.created_at)),
             SortKey::Expires => SortValue::Time(self.expires_at),
@@ -358,6 +411,7 @@ impl<'c> Finder<'c> {
         Finder {
             conn,
             explain,
+            counting: true,
             statements: Vec::new(),
         }
     }
@@ -402,8 +456,8 @@ impl<'c> Finder<'c> {
         Ok(ids)
     }
 
-    fn placed(&mut self, sql: &Sql) -> QueryResult<Vec<Placed>> {
-        let rows = load_rows!(&mut *self.conn, sql, Placed)?;
+    fn placed(&mut self, sql: &Sql) -> QueryResult<Vec<ListedKey>> {
+        let rows = load_rows!(&mut *self.conn, sql, ListedKey)?;
         self.record(sql, rows.len())?;
         Ok(rows)
     }
@@ -651,7 +705,11 @@ impl<'c> Finder<'c> {
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM api_keys");
         count.push(LISTED_BY_ID).list(ids);
         Self::filters(&mut count, request, creators);
-        let total = self.count(&count)?;
+        let total = if self.counting {
+            self.count(&count)?
+        } else {
+            0
+        };
         let mut reader =
             |finder: &mut Self, from: Option<&Cursor>, ascending: bool, limit: usize| {
                 let mut sql = Sql::new(PLACED);
@@ -711,7 +769,11 @@ impl<'c> Finder<'c> {
             count.push(&walk_index).push(LISTED);
         }
         count.push(&format!(" LIMIT {}) AS selection", cap + 1));
-        let counted = self.count(&count)?;
+        let counted = if self.counting {
+            self.count(&count)?
+        } else {
+            0
+        };
         let total = if counted > cap {
             Count::AtLeast(cap)
         } else {
@@ -723,7 +785,7 @@ impl<'c> Finder<'c> {
                           ascending: bool,
                           limit: usize| {
             let dir = if ascending { "ASC" } else { "DESC" };
-            let mut rows: Vec<Placed> = Vec::new();
+            let mut rows: Vec<ListedKey> = Vec::new();
             for segment in segments(key, ascending, from) {
                 if rows.len() >= limit {
                     break;
@@ -769,7 +831,7 @@ impl<'c> Finder<'c> {
 
 /// Reads `limit` placed keys in one direction from a cursor.
 type Reader<'r, 'c> =
-    dyn FnMut(&mut Finder<'c>, Option<&Cursor>, bool, usize) -> QueryResult<Vec<Placed>> + 'r;
+    dyn FnMut(&mut Finder<'c>, Option<&Cursor>, bool, usize) -> QueryResult<Vec<ListedKey>> + 'r;
 
 /// Turns the request's cursor and direction into a page, with whether there
 /// are keys on either side of it.
@@ -812,11 +874,11 @@ fn read_page<'c>(
     Ok(page_of(rows, key, has_before, has_after))
 }
 
-fn page_of(rows: Vec<Placed>, key: SortKey, has_before: bool, has_after: bool) -> Page {
+fn page_of(rows: Vec<ListedKey>, key: SortKey, has_before: bool, has_after: bool) -> Page {
     Page {
         first: rows.first().map(|r| r.cursor(key)),
         last: rows.last().map(|r| r.cursor(key)),
-        ids: rows.into_iter().map(|r| r.id).collect(),
+        keys: rows,
         has_before,
         has_after,
     }

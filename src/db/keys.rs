@@ -230,21 +230,6 @@ pub fn active_count(conn: &mut DbConn, type_code: &str, now: NaiveDateTime) -> Q
         .get_result(conn)
 }
 
-/// The listed keys with these ids, in the order of `ids` (missing ones left out).
-pub fn find_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<KeyView>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut found: Vec<KeyView> = api_keys::table
-        .left_join(users::table.on(users::id.nullable().eq(api_keys::created_by)))
-        .filter(api_keys::id.eq_any(ids))
-        .filter(api_keys::deleted_at.is_null())
-        .select(key_view_columns())
-        .load(conn)?;
-    found.sort_by_key(|k| ids.iter().position(|id| *id == k.id));
-    Ok(found)
-}
-
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<KeyView>> {
     api_keys::table
         .left_join(users::table.on(users::id.nullable().eq(api_keys::created_by)))

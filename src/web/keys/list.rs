@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::db::key_search::{self, Count};
-use crate::db::{keys, users};
+use crate::db::users;
 use crate::domain::key_search::{
     self as search, Choice, Direction, FILTERS, FilterContext, ListRequest, PAGE_SIZE, SORTS,
     SearchText,
@@ -175,19 +175,29 @@ pub async fn load(
         }
     };
     let query = request.clone();
-    let (found, count, views) = state
-        .db(move |conn| {
-            let (found, count) = key_search::find_page(conn, &query, PAGE_SIZE)?;
-            let views = keys::find_many(conn, &found.ids)?;
-            Ok((found, count, views))
-        })
+    let (found, count) = state
+        .db(move |conn| Ok(key_search::find_page(conn, &query, PAGE_SIZE)?))
         .await?;
-    page.rows = views
-        .into_iter()
-        .map(|v| KeyRow::new(v, &state.catalogue, now))
+    page.rows = found
+        .keys
+        .iter()
+        .cloned()
+        .map(|k| {
+            let creator = creator_email(&people, k.created_by.as_deref());
+            KeyRow::new(k.into_view(creator), &state.catalogue, now)
+        })
         .collect();
     page.pages = page_links(&request, &found, count);
     Ok(Ok(page))
+}
+
+/// The email of the person with this id, if they still exist.
+pub fn creator_email(people: &[(String, String)], id: Option<&str>) -> Option<String> {
+    let id = id?;
+    people
+        .iter()
+        .find(|(person, _)| person == id)
+        .map(|(_, email)| email.clone())
 }
 
 fn search_form(
@@ -249,7 +259,7 @@ fn page_links(request: &ListRequest, found: &key_search::Page, count: Count) -> 
             Count::Exact(n) => format!("{} {}", thousands(n), if n == 1 { "key" } else { "keys" }),
             Count::AtLeast(n) => format!("{}+ keys", thousands(n)),
         },
-        past_the_end: found.ids.is_empty()
+        past_the_end: found.keys.is_empty()
             && matches!(
                 request.from,
                 Some((Direction::After | Direction::Before, _))
