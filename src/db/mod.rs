@@ -6,6 +6,7 @@ pub mod audit;
 mod connection;
 pub mod drafts;
 pub mod keys;
+pub mod request_log;
 pub mod schema;
 pub mod sessions;
 pub mod setup;
