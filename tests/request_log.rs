@@ -5,17 +5,20 @@ mod common;
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use common::{Backend, Browser, TestApp};
 use diesel::prelude::*;
 use latchkey::db::schema::{api_keys, key_usage, request_log};
-use latchkey::domain::api_key;
 use latchkey::domain::role::Role;
+use latchkey::domain::{api_key, hmac_signature};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 both_backends!(
     a_refusal_from_an_address_not_trusted_says_so_on_the_key_page,
     each_outcome_reads_in_words,
+    signed_request_refusals_read_in_words,
     the_outcome_filter_keeps_to_the_address,
     a_key_keeps_its_newest_hundred_attempts,
     attempts_older_than_seven_days_are_neither_shown_nor_kept,
@@ -231,16 +234,69 @@ async fn each_outcome_reads_in_words(backend: Backend) {
         (&push_id, "Disabled", &switched_off),
     ];
     for (id, label, words) in table {
-        let outcome = format!("</span>{label}</td>\n        <td data-label=\"Client address\">");
-        let page = page_until(&admin, &page_of(id), |p| p.contains(&outcome)).await;
-        let row = page
-            .split("<tr>")
-            .find(|row| row.contains(&outcome))
-            .unwrap();
-        assert!(
-            row.contains(&format!("<td data-label=\"Reason\">{words}</td>")),
-            "{label}: {row}"
-        );
+        assert_logged(&admin, id, label, words).await;
+    }
+}
+
+/// Waits until the key's page logs a row with these words, and checks its outcome.
+async fn assert_logged(browser: &Browser, id: &str, label: &str, words: &str) {
+    let reason = format!("<td data-label=\"Reason\">{words}</td>");
+    let page = page_until(browser, &page_of(id), |p| p.contains(&reason)).await;
+    let row = page
+        .split("<tr>")
+        .find(|row| row.contains(&reason))
+        .unwrap();
+    assert!(
+        row.contains(&format!("</span>{label}</td>")),
+        "{words}: {row}"
+    );
+}
+
+async fn signed_request_refusals_read_in_words(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let (token, id) = key(&admin, "hubhmac", "", "").await;
+    let (key_id, secret) = token.rsplit_once('_').unwrap();
+    let signed = |date: &str, target: &str, signed_target: &str| {
+        let to_sign = hmac_signature::string_to_sign(date, "POST", signed_target);
+        let signature = B64.encode(hmac_signature::sign(secret.as_bytes(), &to_sign));
+        json!({ "signature": {
+            "authorization": format!("LK-HMAC-SHA256 KeyId={key_id}, Signature={signature}"),
+            "date": date,
+            "method": "POST",
+            "target": target,
+        }})
+    };
+    let http_date =
+        |at: chrono::DateTime<chrono::Utc>| at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let now = http_date(chrono::Utc::now());
+    let fresh = signed(&now, "/orders?id=7", "/orders?id=7");
+    assert_eq!(verify(&app, fresh.clone()).await, "VALID");
+    assert_eq!(verify(&app, fresh).await, "MALFORMED");
+    assert_eq!(
+        verify(&app, signed(&now, "/orders?id=8", "/orders?id=9")).await,
+        "NOT_FOUND"
+    );
+    let old = http_date(chrono::Utc::now() - chrono::Duration::minutes(10));
+    assert_eq!(verify(&app, signed(&old, "/", "/")).await, "MALFORMED");
+
+    let table = [
+        ("Valid", ""),
+        (
+            "Malformed",
+            "The signature was already used; each request must be signed afresh",
+        ),
+        (
+            "Not found",
+            "The signature does not match this key's secret and the signed request",
+        ),
+        (
+            "Malformed",
+            "The Date header was more than five minutes from the server's clock",
+        ),
+    ];
+    for (label, words) in table {
+        assert_logged(&admin, &id, label, words).await;
     }
 }
 
