@@ -15,11 +15,14 @@ use chrono::{Duration, NaiveDateTime};
 
 use crate::config::StorageArgs;
 use crate::db::keys::{KeyDetails, NewKeyRow, SeededKeyRow};
+use crate::db::request_log::NewLoggedRequest;
 use crate::db::usage::NewUsageRow;
 use crate::db::{self, DatabaseLocation, DbConn, users};
 use crate::domain::api_key::NewApiKey;
 use crate::domain::key_type::Catalogue;
+use crate::domain::request_log::{Attempt, Detail, KEEP_DAYS};
 use crate::domain::role::Role;
+use crate::domain::verdict::Outcome;
 use crate::domain::{password, token};
 use crate::secrets::ServerSecrets;
 
@@ -66,6 +69,7 @@ const CREATORS: &[(&str, Role)] = &[
 pub struct Seeded {
     pub keys: usize,
     pub usage_rows: usize,
+    pub logged_requests: usize,
 }
 
 pub fn seed(
@@ -108,10 +112,11 @@ pub fn seed(
         |conn| Ok(db::key_search::index_new_keys(conn)?),
     )?;
     println!(
-        "Seeded {} keys and {} usage rows in {:.1} s ({}). A console already running loads \
-         them for verification when restarted.",
+        "Seeded {} keys and their history ({} usage rows, {} logged requests) in {:.1} s ({}). \
+         A console already running loads them for verification when restarted.",
         seeded.keys,
         seeded.usage_rows,
+        seeded.logged_requests,
         started.elapsed().as_secs_f64(),
         location.describe()
     );
@@ -132,6 +137,7 @@ pub fn write(
     let mut seeded = Seeded {
         keys: 0,
         usage_rows: 0,
+        logged_requests: 0,
     };
     let mut next = 0;
     while next < count {
@@ -158,6 +164,7 @@ pub fn write(
                 for chunk in usage.chunks(BATCH) {
                     seeded.usage_rows += db::usage::insert_new(conn, chunk)?;
                 }
+                seeded.logged_requests += write_request_log(conn, start, &rows, now)?;
             }
             Ok::<_, diesel::result::Error>(())
         })?;
@@ -295,4 +302,85 @@ fn usage_for(rows: &[SeededKeyRow], now: NaiveDateTime) -> Vec<NewUsageRow> {
         }
     }
     usage
+}
+
+/// Writes recent attempts for the keys used in the last week that have daily
+/// counts and one in three of the others (two to six each, between a week
+/// ago and the last use): mostly valid, with the
+/// refusals their settings bring (an address outside the trusted IPs,
+/// expiry, the rate limit).
+fn write_request_log(
+    conn: &mut DbConn,
+    first: usize,
+    rows: &[SeededKeyRow],
+    now: NaiveDateTime,
+) -> diesel::QueryResult<usize> {
+    let week_ago = now - Duration::days(KEEP_DAYS);
+    let mut logged = Vec::new();
+    for (n, row) in rows.iter().enumerate() {
+        let i = first + n;
+        let Some(last) = row.last_used_at.filter(|last| *last > week_ago) else {
+            continue;
+        };
+        // Every key with daily counts (see `usage_for`), and a third of the rest.
+        let counted = mix(n, 14).is_multiple_of(20);
+        if !(counted || mix(i, 16).is_multiple_of(3)) || row.deleted_at.is_some() {
+            continue;
+        }
+        let since = week_ago.max(row.key.created_at);
+        let window = (last - since).num_seconds().max(1) as u64;
+        for j in 0..2 + mix(i, 17) % 5 {
+            let at = last - Duration::seconds((mix(i, 18 + j) % window) as i64);
+            let attempt = seeded_attempt(i, j, row, at);
+            logged.push(NewLoggedRequest {
+                key_id: row.key.id.clone(),
+                at,
+                seq: mix(i, 30 + j) as i64,
+                outcome: attempt.outcome.code(),
+                client_ip: attempt.client_ip.map(|ip| ip.to_string()),
+                reason: attempt.reason(),
+            });
+        }
+    }
+    db::request_log::insert(conn, &logged)
+}
+
+/// Attempt `j` of row `i`: what its settings make likely.
+fn seeded_attempt(i: usize, j: u64, row: &SeededKeyRow, at: NaiveDateTime) -> Attempt {
+    let host = mix(i, 40 + j) % 254 + 1;
+    let valid_from = if row.key.allowed_ips.is_empty() {
+        format!("192.0.2.{host}")
+    } else {
+        format!("198.51.100.{host}")
+    };
+    let (outcome, detail, ip) = match (mix(i, 50 + j) % 4, &row.key) {
+        // Expiry is the first rule: every attempt after it is refused for it.
+        (_, key) if key.expires_at.is_some_and(|e| e <= at) => (
+            Outcome::Expired,
+            Detail::Expired {
+                at: key.expires_at.unwrap_or(at),
+            },
+            valid_from,
+        ),
+        (0, key) if !key.allowed_ips.is_empty() => (
+            Outcome::IpNotAllowed,
+            Detail::None,
+            // Not the key's one trusted 203.0.113.x address (see `details`).
+            format!("203.0.113.{}", (mix(i, 5) % 256 + 1 + host % 200) % 256),
+        ),
+        (2, key) if key.rate_limit.is_some() => (
+            Outcome::RateLimited,
+            Detail::RateLimited {
+                retry_after: 1 + mix(i, 60 + j) % 30,
+            },
+            valid_from,
+        ),
+        _ => (Outcome::Valid, Detail::None, valid_from),
+    };
+    Attempt {
+        at,
+        outcome,
+        client_ip: ip.parse().ok(),
+        detail,
+    }
 }

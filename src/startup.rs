@@ -250,13 +250,14 @@ pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
 const REFRESH_EVERY: Duration = Duration::from_millis(250);
 /// Usage counts are written every this many refreshes (2 s).
 const FLUSH_EVERY_REFRESHES: u32 = 8;
-/// Sign-in counters are swept every this many refreshes (1 min).
+/// Sign-in counters and week-old request-log rows are swept every this many refreshes (1 min).
 const SWEEP_EVERY_REFRESHES: u32 = 240;
 /// SQLite's planner statistics are refreshed every this many refreshes (1 h).
 const OPTIMIZE_EVERY_REFRESHES: u32 = 14_400;
 
 /// The thread that keeps the verifier's keys current, writes usage counts and
-/// sweeps expired signatures from the replay table.
+/// the request log (pruning it), and sweeps expired signatures from the
+/// replay table and week-old attempts from the request log.
 pub struct Background {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<()>,
@@ -299,6 +300,7 @@ fn spawn_background(verifier: Weak<Verifier>, pool: DbPool) -> Background {
                     }
                     if tick.is_multiple_of(SWEEP_EVERY_REFRESHES) {
                         db::throttle::sweep(&mut conn, db::now()).map_err(|e| e.to_string())?;
+                        db::request_log::sweep(&mut conn, db::now()).map_err(|e| e.to_string())?;
                     }
                     if tick.is_multiple_of(OPTIMIZE_EVERY_REFRESHES) {
                         db::optimize(&mut conn).map_err(|e| e.to_string())?;

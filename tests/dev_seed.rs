@@ -4,7 +4,7 @@ mod common;
 
 use common::{Backend, TestApp};
 use diesel::prelude::*;
-use latchkey::db::schema::{api_keys, key_usage, users};
+use latchkey::db::schema::{api_keys, key_usage, request_log, users};
 use latchkey::domain::role::Role;
 
 both_backends!(a_seeded_database_has_every_kind_of_key_and_refuses_to_seed_over_real_ones,);
@@ -68,6 +68,27 @@ async fn a_seeded_database_has_every_kind_of_key_and_refuses_to_seed_over_real_o
     assert!((750..1000).contains(&never_used), "{never_used}");
     let usage: i64 = key_usage::table.count().get_result(&mut *conn).unwrap();
     assert!(usage > 0);
+    // Some keys used in the last week have recent attempts, with their reasons;
+    // some are refusals from addresses outside their trusted IPs.
+    let logged: Vec<(String, Option<String>, String)> = request_log::table
+        .select((
+            request_log::outcome,
+            request_log::client_ip,
+            request_log::reason,
+        ))
+        .load(&mut *conn)
+        .unwrap();
+    assert!(
+        logged
+            .iter()
+            .any(|(outcome, _, reason)| outcome == "VALID" && reason.is_empty())
+    );
+    assert!(logged.iter().any(|(outcome, ip, reason)| {
+        let ip = ip.as_deref().unwrap_or_default();
+        outcome == "IP_NOT_ALLOWED"
+            && ip.starts_with("203.0.113.")
+            && *reason == format!("{ip} is not in the trusted IPs")
+    }));
     let creators: i64 = users::table
         .filter(users::email.like("%@seed.latchkey.test"))
         .count()

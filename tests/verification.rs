@@ -30,14 +30,7 @@ both_backends!(
 );
 
 async fn verify(app: &TestApp, body: Value) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/keys/verify", app.base))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap())
+    app.verify(body).await
 }
 
 async fn forward(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response {

@@ -8,6 +8,7 @@ mod connection;
 pub mod drafts;
 pub mod key_search;
 pub mod keys;
+pub mod request_log;
 pub mod schema;
 pub mod sessions;
 pub mod setup;

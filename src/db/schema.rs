@@ -110,3 +110,14 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    request_log (key_id, at, seq) {
+        key_id -> Text,
+        at -> Timestamp,
+        seq -> BigInt,
+        outcome -> Text,
+        client_ip -> Nullable<Text>,
+        reason -> Text,
+    }
+}

@@ -1,11 +1,14 @@
 //! Verification counts per key, day and outcome, and each key's last use.
 
-use chrono::NaiveDateTime;
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use crate::db::schema::{api_keys, key_usage};
 use crate::db::{DbConn, write_transaction};
+use crate::domain::verdict::Outcome;
 
 pub struct CountDelta<'a> {
     pub key_id: &'a str,
@@ -64,25 +67,32 @@ pub fn record(
     counts: &[CountDelta<'_>],
     uses: &[LastUse<'_>],
 ) -> QueryResult<()> {
-    write_transaction(conn, |conn| {
-        add_counts(conn, counts)?;
-        for last in uses {
-            // Never move the stamp backwards if another instance wrote a later one.
-            diesel::update(
-                api_keys::table.filter(api_keys::id.eq(last.key_id)).filter(
-                    api_keys::last_used_at
-                        .is_null()
-                        .or(api_keys::last_used_at.lt(last.at)),
-                ),
-            )
-            .set((
-                api_keys::last_used_at.eq(last.at),
-                api_keys::last_used_ip.eq(last.ip),
-            ))
-            .execute(conn)?;
-        }
-        Ok(())
-    })
+    write_transaction(conn, |conn| record_in(conn, counts, uses))
+}
+
+/// Adds counts and last-use stamps inside the caller's transaction.
+pub fn record_in(
+    conn: &mut DbConn,
+    counts: &[CountDelta<'_>],
+    uses: &[LastUse<'_>],
+) -> QueryResult<()> {
+    add_counts(conn, counts)?;
+    for last in uses {
+        // Never move the stamp backwards if another instance wrote a later one.
+        diesel::update(
+            api_keys::table.filter(api_keys::id.eq(last.key_id)).filter(
+                api_keys::last_used_at
+                    .is_null()
+                    .or(api_keys::last_used_at.lt(last.at)),
+            ),
+        )
+        .set((
+            api_keys::last_used_at.eq(last.at),
+            api_keys::last_used_ip.eq(last.ip),
+        ))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// (day, outcome, count) for one key from `first_day` on, oldest first.
@@ -97,6 +107,30 @@ pub fn daily(
         .order(key_usage::day.asc())
         .select((key_usage::day, key_usage::outcome, key_usage::count))
         .load(conn)
+}
+
+/// Refused verifications (every outcome but valid) per key on one UTC day,
+/// for a page of keys: one query, by the primary key (key, day, outcome).
+/// Keys without refusals that day are absent from the map.
+pub fn refused_on(
+    conn: &mut DbConn,
+    key_ids: &[String],
+    day: NaiveDate,
+) -> QueryResult<HashMap<String, i64>> {
+    if key_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i64)> = key_usage::table
+        .filter(key_usage::key_id.eq_any(key_ids))
+        .filter(key_usage::day.eq(day.format("%Y-%m-%d").to_string()))
+        .filter(key_usage::outcome.ne(Outcome::Valid.code()))
+        .select((key_usage::key_id, key_usage::count))
+        .load(conn)?;
+    let mut refused = HashMap::new();
+    for (key_id, count) in rows {
+        *refused.entry(key_id).or_default() += count;
+    }
+    Ok(refused)
 }
 
 pub fn last_use(

@@ -11,6 +11,7 @@ pub mod key_type;
 pub mod origin;
 pub mod password;
 pub mod rate_limit;
+pub mod request_log;
 pub mod role;
 pub mod session_policy;
 pub mod throttle;

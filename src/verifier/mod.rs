@@ -22,8 +22,9 @@ use crate::domain::hmac_signature::{self, SignatureError};
 use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::key_type::{Catalogue, Scheme};
 use crate::domain::rate_limit::TokenBucket;
+use crate::domain::request_log::{Attempt, Detail};
 use crate::domain::verdict::{Context, KeyRecord, Outcome, judge};
-use usage::UsageRecorder;
+use usage::{Holder, UsageRecorder};
 
 /// Re-read changes from slightly before the last one seen, so clocks that
 /// differ a little between instances cannot hide a change.
@@ -236,6 +237,8 @@ impl Verifier {
         if let Some(scheme) = self.schemes.get(parsed.type_code)
             && *scheme != form
         {
+            let detail = Detail::WrongForm { takes: *scheme };
+            self.log_named(parsed.public_id, parsed.type_code, detail, presented);
             return Verdict::refused(Outcome::Malformed, scheme.expected_form());
         }
         let Some(key) = self.find(parsed.public_id) else {
@@ -243,6 +246,13 @@ impl Verifier {
         };
         let matches = self.hasher.matches(parsed.secret, &key.secret_hash);
         if &*key.type_code != parsed.type_code || !matches || key.scheme != form {
+            if &*key.type_code == parsed.type_code {
+                let detail = match matches {
+                    true => Detail::WrongForm { takes: key.scheme },
+                    false => Detail::WrongSecret,
+                };
+                self.log(&key, Outcome::NotFound, detail, presented, Holder::Unproven);
+            }
             return Verdict::refused(Outcome::NotFound, "no such key");
         }
         self.finish(key, presented)
@@ -263,7 +273,7 @@ impl Verifier {
             Err(refused) => return Ok(refused),
         };
         if self.seen_here(&digest, presented.now) {
-            return Ok(Verdict::refused(Outcome::Malformed, REPLAYED));
+            return Ok(self.replayed(&key, presented));
         }
         let pool = pool.clone();
         let first = actix_web::web::block(move || {
@@ -282,7 +292,7 @@ impl Verifier {
         };
         self.remember_here(digest, until);
         if !first {
-            return Ok(Verdict::refused(Outcome::Malformed, REPLAYED));
+            return Ok(self.replayed(&key, presented));
         }
         Ok(self.finish(key, presented))
     }
@@ -301,28 +311,38 @@ impl Verifier {
                 "the Authorization header is not a well-formed LK-HMAC-SHA256 credential",
             ));
         };
+        let named = &credential.key;
         let signed_at = match hmac_signature::check_date(signed.date, presented.now) {
             Ok(at) => at,
             Err(SignatureError::Stale) => {
+                self.log_named(
+                    named.public_id,
+                    named.type_code,
+                    Detail::StaleDate,
+                    presented,
+                );
                 return Err(Verdict::refused(
                     Outcome::Malformed,
                     "the Date header is more than five minutes from the server's clock",
                 ));
             }
             Err(_) => {
+                self.log_named(named.public_id, named.type_code, Detail::NoDate, presented);
                 return Err(Verdict::refused(
                     Outcome::Malformed,
                     "the Date header is missing or not an HTTP date",
                 ));
             }
         };
-        if let Some(scheme) = self.schemes.get(credential.key.type_code)
+        if let Some(scheme) = self.schemes.get(named.type_code)
             && *scheme != Scheme::Hmac
         {
+            let detail = Detail::WrongForm { takes: *scheme };
+            self.log_named(named.public_id, named.type_code, detail, presented);
             return Err(Verdict::refused(Outcome::Malformed, scheme.expected_form()));
         }
         let not_found = || Verdict::refused(Outcome::NotFound, "no such key");
-        let key = self.find(credential.key.public_id).ok_or_else(not_found)?;
+        let key = self.find(named.public_id).ok_or_else(not_found)?;
         let secret = key
             .secret_sealed
             .as_deref()
@@ -339,6 +359,13 @@ impl Verifier {
             signed.target,
         );
         if !hmac_signature::signature_matches(&secret, &to_sign, &credential.signature) {
+            self.log(
+                &key,
+                Outcome::NotFound,
+                Detail::BadSignature,
+                presented,
+                Holder::Unproven,
+            );
             return Err(not_found());
         }
         Ok((
@@ -392,14 +419,66 @@ impl Verifier {
             type_disabled_from: self.disabled_from.get(&*key.type_code).copied(),
         };
         let (outcome, retry_after) = judge(&key, &ctx);
-        self.usage
-            .count(key.id, outcome, presented.now, presented.client_ip);
+        let detail = Detail::judged(outcome, retry_after, &key, &ctx);
+        self.log(&key, outcome, detail, presented, Holder::Proven);
         Verdict {
             outcome,
             key: Some(key),
             retry_after,
             reason: None,
         }
+    }
+}
+
+/// The request log's side of verification: counting and keeping attempts
+/// that named a live key (cheap: no formatting, no database).
+impl Verifier {
+    fn log(
+        &self,
+        key: &KeyRecord,
+        outcome: Outcome,
+        detail: Detail,
+        presented: &Presented<'_>,
+        holder: Holder,
+    ) {
+        let attempt = Attempt {
+            at: presented.now,
+            outcome,
+            client_ip: presented.client_ip,
+            detail,
+        };
+        self.usage.record(key.id, attempt, holder);
+    }
+
+    /// A malformed attempt refused before any secret was checked, logged if
+    /// it names a live key of the type it claims.
+    fn log_named(
+        &self,
+        public_id: &str,
+        type_code: &str,
+        detail: Detail,
+        presented: &Presented<'_>,
+    ) {
+        if let Some(key) = self.find(public_id).filter(|k| &*k.type_code == type_code) {
+            self.log(
+                &key,
+                Outcome::Malformed,
+                detail,
+                presented,
+                Holder::Unproven,
+            );
+        }
+    }
+
+    fn replayed(&self, key: &KeyRecord, presented: &Presented<'_>) -> Verdict {
+        self.log(
+            key,
+            Outcome::Malformed,
+            Detail::Replayed,
+            presented,
+            Holder::Unproven,
+        );
+        Verdict::refused(Outcome::Malformed, REPLAYED)
     }
 }
 

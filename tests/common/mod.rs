@@ -241,6 +241,18 @@ impl TestApp {
         instance
     }
 
+    /// Posts a verification request; returns the status and the JSON answer.
+    pub async fn verify(&self, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+        let response = Client::new()
+            .post(format!("{}/api/v1/keys/verify", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
     pub fn database_url(&self) -> &str {
         &self.storage.database_url
     }

@@ -5,14 +5,17 @@ use askama::Template;
 use chrono::Days;
 
 use crate::db::audit::{AuditEvent, action};
-use crate::db::{self, keys, usage};
+use crate::db::request_log::LoggedRequest;
+use crate::db::{self, keys, request_log, usage};
 use crate::domain::rate_limit::parse_per_minute;
+use crate::domain::request_log::OutcomeFilter;
+use crate::domain::verdict::Outcome;
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::keys::KeyRow;
 use crate::web::keys::usage_chart::{self, UsageChart};
 use crate::web::state::AppState;
-use crate::web::views::{Can, Chrome, Flash};
+use crate::web::views::{Can, Chrome, Flash, Moment};
 use crate::web::{render, see_other, session};
 
 #[derive(Template)]
@@ -22,8 +25,94 @@ struct DetailPage {
     can: Can,
     key: KeyRow,
     chart: UsageChart,
+    requests: RecentRequests,
     rate_limit_input: String,
     rate_error: Option<String>,
+}
+
+/// The "Recent requests" section: the request log, filtered by outcome.
+struct RecentRequests {
+    rows: Vec<RequestRow>,
+    filters: Vec<FilterLink>,
+    /// The filter asked for could not be read.
+    error: Option<String>,
+    /// Where "every request" is: the page without a filter.
+    all_href: String,
+    /// The filter in force is not "all".
+    filtered: bool,
+}
+
+struct RequestRow {
+    at: Moment,
+    label: &'static str,
+    class: &'static str,
+    client_ip: Option<String>,
+    reason: String,
+}
+
+struct FilterLink {
+    label: &'static str,
+    href: String,
+    current: bool,
+}
+
+impl RecentRequests {
+    fn new(key_id: &str, filter: Result<OutcomeFilter, String>, rows: Vec<LoggedRequest>) -> Self {
+        let page = format!("/settings/integrations/keys/{key_id}");
+        let current = filter.as_ref().ok().copied();
+        let choices = [
+            (OutcomeFilter::All, "All"),
+            (OutcomeFilter::Refused, "Refused"),
+        ]
+        .into_iter()
+        .chain(
+            Outcome::ALL
+                .into_iter()
+                .map(|o| (OutcomeFilter::Only(o), o.label())),
+        );
+        let filters = choices
+            .map(|(choice, label)| FilterLink {
+                label,
+                href: match choice {
+                    OutcomeFilter::All => format!("{page}#requests"),
+                    other => format!("{page}?outcome={}#requests", other.as_param()),
+                },
+                current: current == Some(choice),
+            })
+            .collect();
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                let outcome = Outcome::from_code(&row.outcome);
+                RequestRow {
+                    at: Moment::new(row.at),
+                    label: outcome.map_or("Unknown", Outcome::label),
+                    class: outcome.map_or("", usage_chart::css_class),
+                    client_ip: row.client_ip,
+                    reason: row.reason,
+                }
+            })
+            .collect();
+        RecentRequests {
+            rows,
+            filters,
+            filtered: current.is_some_and(|f| f != OutcomeFilter::All),
+            error: filter.err(),
+            all_href: format!("{page}#requests"),
+        }
+    }
+}
+
+/// The `outcome` parameter of the page's address, read without a
+/// deserializer whose words could reach the page.
+fn outcome_filter(query: &str) -> Result<OutcomeFilter, String> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| "The address's query could not be read.".to_owned())?;
+    let value = pairs
+        .iter()
+        .find(|(name, _)| name == "outcome")
+        .map(|(_, value)| value.as_str());
+    OutcomeFilter::parse(value)
 }
 
 async fn detail_page(
@@ -31,6 +120,7 @@ async fn detail_page(
     user: &CurrentUser,
     key: super::KeyRef,
     flash: Option<Flash>,
+    filter: Result<OutcomeFilter, String>,
 ) -> Result<DetailPage, AppError> {
     let super::KeyRef {
         id,
@@ -38,11 +128,17 @@ async fn detail_page(
     } = key;
     let now = state.clock.now();
     let first_day = (now.date() - Days::new(usage_chart::DAYS - 1)).to_string();
-    let (view, rows) = state
+    let key_id = id.clone();
+    let wanted = filter.as_ref().ok().copied();
+    let (view, rows, logged) = state
         .db(move |conn| {
-            let view = keys::find(conn, &id)?;
-            let rows = usage::daily(conn, &id, &first_day)?;
-            Ok((view, rows))
+            let view = keys::find(conn, &key_id)?;
+            let rows = usage::daily(conn, &key_id, &first_day)?;
+            let logged = match wanted {
+                Some(filter) => request_log::recent(conn, &key_id, now, filter)?,
+                None => Vec::new(),
+            };
+            Ok((view, rows, logged))
         })
         .await?;
     let view = view
@@ -55,19 +151,27 @@ async fn detail_page(
         rate_limit_input: key.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
         rate_error: None,
         chart: UsageChart::new(&rows, now.date()),
+        requests: RecentRequests::new(&id, filter, logged),
         key,
     })
 }
 
 pub async fn page(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key = super::key_ref_from_path(id)?;
-    let page = detail_page(&state, &user, key, session::take_flash(&session)).await?;
-    render(StatusCode::OK, &page)
+    let filter = outcome_filter(req.query_string());
+    let status = if filter.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let page = detail_page(&state, &user, key, session::take_flash(&session), filter).await?;
+    render(status, &page)
 }
 
 #[derive(serde::Deserialize)]
@@ -94,7 +198,7 @@ pub async fn set_rate_limit(
                 id,
                 type_code: None,
             };
-            let mut page = detail_page(&state, &user, key, None).await?;
+            let mut page = detail_page(&state, &user, key, None, Ok(OutcomeFilter::All)).await?;
             page.rate_limit_input = typed;
             page.rate_error = Some(message);
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
