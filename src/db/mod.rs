@@ -4,6 +4,7 @@
 
 pub mod audit;
 mod connection;
+pub mod count;
 pub mod drafts;
 pub mod keys;
 pub mod schema;
