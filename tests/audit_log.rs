@@ -852,7 +852,8 @@ async fn every_page_and_count_reads_an_index_in_order(backend: Backend) {
                 ..AuditFilter::default()
             }),
             None,
-            &["audit_events_by_actor"],
+            // An actor leads both indexes.
+            &["audit_events_by_actor", "audit_events_by_actor_action"],
         ),
         (
             "common actor, deep",
@@ -861,7 +862,21 @@ async fn every_page_and_count_reads_an_index_in_order(backend: Backend) {
                 ..AuditFilter::default()
             }),
             Some(&deep),
-            &["audit_events_by_actor", "audit_events_by_time"],
+            &[
+                "audit_events_by_actor",
+                "audit_events_by_actor_action",
+                "audit_events_by_time",
+            ],
+        ),
+        (
+            "a common actor's rare action",
+            filter(AuditFilter {
+                actor: Some("ada".into()),
+                action: Some("key.deleted".into()),
+                ..AuditFilter::default()
+            }),
+            None,
+            &["audit_events_by_actor_action"],
         ),
         (
             "a Key ID",

@@ -298,7 +298,7 @@ fn escape_like(part: &str) -> String {
 enum Lane<'a> {
     /// The whole log (audit_events_by_time, or by_action).
     Everything,
-    /// One actor's events (audit_events_by_actor).
+    /// One actor's events (audit_events_by_actor, or by_actor_action with an action).
     Actor(&'a str),
     /// One key's events (audit_events_by_key).
     Key(&'a str),
