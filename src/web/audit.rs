@@ -236,6 +236,26 @@ fn listing(
     })
 }
 
+impl Listing {
+    /// Newest / Newer / Older, and how many events the filters select.
+    fn pager(&self, filters: &str) -> CursorPager {
+        let edge = |row: Option<&AuditRow>, direction| row.map(|r| cursor_at(r, direction));
+        let noun = if self.count == Counted::Exactly(1) {
+            "event"
+        } else {
+            "events"
+        };
+        CursorPager::new(
+            filters,
+            self.newer,
+            edge(self.rows.first(), Direction::Before).filter(|_| self.newer),
+            edge(self.rows.last(), Direction::After).filter(|_| self.older),
+            ("Newest", "Newer", "Older"),
+            format!("{} {noun}", self.count),
+        )
+    }
+}
+
 struct EventRow {
     at: Moment,
     actor: String,
@@ -318,23 +338,7 @@ pub async fn page(
     let link_keys = user.can(Permission::ViewKeyDetails);
     let (status, rows, pager, error) = match listing {
         Ok(listing) => {
-            let edge = |row: Option<&AuditRow>, direction| row.map(|r| cursor_at(r, direction));
-            let pager = CursorPager::new(
-                &filter_query,
-                listing.newer,
-                edge(listing.rows.first(), Direction::Before).filter(|_| listing.newer),
-                edge(listing.rows.last(), Direction::After).filter(|_| listing.older),
-                ("Newest", "Newer", "Older"),
-                format!(
-                    "{} {}",
-                    listing.count,
-                    if listing.count == Counted::Exactly(1) {
-                        "event"
-                    } else {
-                        "events"
-                    }
-                ),
-            );
+            let pager = listing.pager(&filter_query);
             let rows = listing
                 .rows
                 .into_iter()
