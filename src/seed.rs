@@ -14,12 +14,13 @@ use anyhow::{Context, bail};
 use chrono::{Duration, NaiveDateTime};
 
 use crate::config::StorageArgs;
+use crate::db::audit::{self, NewAuditRow, action};
 use crate::db::keys::{KeyDetails, NewKeyRow, SeededKeyRow};
 use crate::db::request_log::NewLoggedRequest;
 use crate::db::usage::NewUsageRow;
 use crate::db::{self, DatabaseLocation, DbConn, users};
-use crate::domain::api_key::NewApiKey;
-use crate::domain::key_type::Catalogue;
+use crate::domain::api_key::{NewApiKey, PUBLIC_ID_LEN};
+use crate::domain::key_type::{Catalogue, KeyType};
 use crate::domain::request_log::{Attempt, Detail, KEEP_DAYS};
 use crate::domain::role::Role;
 use crate::domain::verdict::Outcome;
@@ -70,6 +71,7 @@ pub struct Seeded {
     pub keys: usize,
     pub usage_rows: usize,
     pub logged_requests: usize,
+    pub audit_events: usize,
 }
 
 pub fn seed(
@@ -112,11 +114,12 @@ pub fn seed(
         |conn| Ok(db::key_search::index_new_keys(conn)?),
     )?;
     println!(
-        "Seeded {} keys and their history ({} usage rows, {} logged requests) in {:.1} s ({}). \
-         A console already running loads them for verification when restarted.",
+        "Seeded {} keys and their history ({} usage rows, {} logged requests, {} audit events) \
+         in {:.1} s ({}). A console already running loads them for verification when restarted.",
         seeded.keys,
         seeded.usage_rows,
         seeded.logged_requests,
+        seeded.audit_events,
         started.elapsed().as_secs_f64(),
         location.describe()
     );
@@ -138,7 +141,10 @@ pub fn write(
         keys: 0,
         usage_rows: 0,
         logged_requests: 0,
+        audit_events: 0,
     };
+    // Creations, deletions (one key in fifty) and sign-ins (one per twenty keys).
+    let mut events = Vec::with_capacity(count + count / 50 + count / 20 + 1);
     let mut next = 0;
     while next < count {
         let end = (next + BATCH * BATCHES_PER_TRANSACTION).min(count);
@@ -159,6 +165,11 @@ pub fn write(
                         seeded_row(i, row, now)
                     })
                     .collect();
+                events.extend(
+                    rows.iter()
+                        .enumerate()
+                        .flat_map(|(n, row)| PlannedEvent::for_key(start + n, row)),
+                );
                 let usage = usage_for(&rows, now);
                 seeded.keys += db::keys::insert_seeded(conn, &rows)?;
                 for chunk in usage.chunks(BATCH) {
@@ -170,16 +181,23 @@ pub fn write(
         })?;
         next = end;
     }
+    seeded.audit_events = write_audit_events(conn, catalogue, &creators, events, count, now)?;
     Ok(seeded)
 }
 
+/// A seeded user who creates keys.
+struct Creator {
+    id: String,
+    email: String,
+}
+
 /// The seed's users (found or added): keys need creators to show.
-fn creators(conn: &mut DbConn, now: NaiveDateTime) -> anyhow::Result<Vec<String>> {
-    let mut ids = Vec::new();
+fn creators(conn: &mut DbConn, now: NaiveDateTime) -> anyhow::Result<Vec<Creator>> {
+    let mut found = Vec::new();
     for (name, role) in CREATORS {
         let email = format!("{name}@{SEED_DOMAIN}");
         if let Some(user) = users::find_by_email(conn, &email)? {
-            ids.push(user.id);
+            found.push(Creator { id: user.id, email });
             continue;
         }
         let id = db::new_row_id();
@@ -196,9 +214,9 @@ fn creators(conn: &mut DbConn, now: NaiveDateTime) -> anyhow::Result<Vec<String>
                 created_at: now,
             },
         )?;
-        ids.push(id);
+        found.push(Creator { id, email });
     }
-    Ok(ids)
+    Ok(found)
 }
 
 /// A fast, well-spread number for row `i` and purpose `salt` (splitmix64).
@@ -217,8 +235,7 @@ fn pick<'a>(list: &[&'a str], i: usize, salt: u64) -> &'a str {
 /// Row `i`'s name, contact, trusted IPs, creator, dates and rate limit: a
 /// third of keys have trusted IPs; one in ten has expired, one in ten expires
 /// within 30 days; one in seven has a rate limit.
-fn details(i: usize, creators: &[String], now: NaiveDateTime) -> KeyDetails {
-    let team = pick(TEAMS, i, 1);
+fn details(i: usize, creators: &[Creator], now: NaiveDateTime) -> KeyDetails {
     let created_at = now
         - Duration::days((mix(i, 2) % 730) as i64)
         - Duration::seconds((mix(i, 3) % 86_400) as i64);
@@ -237,21 +254,26 @@ fn details(i: usize, creators: &[String], now: NaiveDateTime) -> KeyDetails {
         _ => String::new(),
     };
     KeyDetails {
-        name: format!("{team} {} {i}", pick(USES, i, 7)),
+        name: key_name(i),
         contact_email: format!(
             "{}-{}@{}.{SEED_DOMAIN}",
-            team.to_lowercase(),
+            pick(TEAMS, i, 1).to_lowercase(),
             mix(i, 8) % 50,
             pick(COMPANIES, i, 9)
         ),
         allowed_ips,
-        created_by: Some(creators[i % creators.len()].clone()),
+        created_by: Some(creators[i % creators.len()].id.clone()),
         created_at,
         expires_at: expires_at.filter(|at| *at > created_at),
         rate_limit: i
             .is_multiple_of(7)
             .then(|| (60 * (1 + mix(i, 10) % 100)) as i32),
     }
+}
+
+/// Row `i`'s name, such as "Billing nightly export 42".
+fn key_name(i: usize) -> String {
+    format!("{} {} {i}", pick(TEAMS, i, 1), pick(USES, i, 7))
 }
 
 /// Three keys in four were used (within the last 120 days); one in fifty was deleted.
@@ -383,4 +405,127 @@ fn seeded_attempt(i: usize, j: u64, row: &SeededKeyRow, at: NaiveDateTime) -> At
         client_ip: ip.parse().ok(),
         detail,
     }
+}
+
+/// One audit event the seed will write, small enough that a million can be
+/// held and sorted by time before any is spelled out.
+#[derive(Debug, Clone, Copy)]
+struct PlannedEvent {
+    at: NaiveDateTime,
+    what: Planned,
+}
+
+type PublicId = [u8; PUBLIC_ID_LEN];
+
+#[derive(Debug, Clone, Copy)]
+enum Planned {
+    /// Row `i`'s key (its public id) was generated by its creator.
+    Created { i: usize, key: PublicId },
+    /// ... and deleted.
+    Deleted { i: usize, key: PublicId },
+    /// Creator `n % creators` signed in (or failed to).
+    SignIn { n: usize, failed: bool },
+}
+
+impl PlannedEvent {
+    /// A seeded key's creation and, if it is deleted, its deletion.
+    fn for_key(i: usize, row: &SeededKeyRow) -> impl Iterator<Item = PlannedEvent> {
+        let key: PublicId = row
+            .key
+            .id
+            .as_bytes()
+            .try_into()
+            .expect("public ids have one length");
+        let created = PlannedEvent {
+            at: row.key.created_at,
+            what: Planned::Created { i, key },
+        };
+        let deleted = row.deleted_at.map(|at| PlannedEvent {
+            at: at.max(row.key.created_at),
+            what: Planned::Deleted { i, key },
+        });
+        std::iter::once(created).chain(deleted)
+    }
+
+    /// Sign-in `n`: some time in the last two years; one in ten failed.
+    fn sign_in(n: usize, now: NaiveDateTime) -> PlannedEvent {
+        PlannedEvent {
+            at: now
+                - Duration::days((mix(n, 20) % 730) as i64)
+                - Duration::seconds((mix(n, 21) % 86_400) as i64),
+            what: Planned::SignIn {
+                n,
+                failed: n % 10 == 3,
+            },
+        }
+    }
+
+    fn row(&self, id: String, types: &[KeyType], creators: &[Creator]) -> NewAuditRow {
+        let (creator, action, key_id, detail) = match self.what {
+            Planned::Created { i, key } => (
+                &creators[i % creators.len()],
+                action::KEY_CREATED,
+                Some(key),
+                format!("{} ({})", key_name(i), types[i % types.len()].code),
+            ),
+            Planned::Deleted { i, key } => (
+                &creators[i % creators.len()],
+                action::KEY_DELETED,
+                Some(key),
+                key_name(i),
+            ),
+            Planned::SignIn { n, failed } => (
+                &creators[n % creators.len()],
+                if failed {
+                    action::LOGIN_FAILED
+                } else {
+                    action::LOGIN
+                },
+                None,
+                String::new(),
+            ),
+        };
+        let n = match self.what {
+            Planned::Created { i, .. } | Planned::Deleted { i, .. } => i,
+            Planned::SignIn { n, .. } => n,
+        };
+        NewAuditRow {
+            id,
+            at: self.at,
+            actor_id: (action != action::LOGIN_FAILED).then(|| creator.id.clone()),
+            actor_email: Some(creator.email.clone()),
+            action: action.to_owned(),
+            key_id: key_id.map(|k| String::from_utf8_lossy(&k).into_owned()),
+            client_ip: Some(format!("198.51.100.{}", mix(n, 22) % 256)),
+            detail,
+        }
+    }
+}
+
+/// The audit log of the seeded keys: each key's creation by its creator (and
+/// deletion, for deleted ones), and one sign-in per twenty keys by the
+/// creators, one in ten failed. Written oldest first with ids that grow, so
+/// the primary key's index is only appended to (and on PostgreSQL, which
+/// keeps its indexes while writing, so are all but the Key ID's).
+fn write_audit_events(
+    conn: &mut DbConn,
+    catalogue: &Catalogue,
+    creators: &[Creator],
+    mut events: Vec<PlannedEvent>,
+    keys: usize,
+    now: NaiveDateTime,
+) -> anyhow::Result<usize> {
+    events.extend((0..keys / 20).map(|n| PlannedEvent::sign_in(n, now)));
+    events.sort_unstable_by_key(|e| e.at);
+    // Ids: this run's random half, then the event's place in time order.
+    let run = hex::encode(token::random_bytes::<8>());
+    let types = catalogue.all();
+    let batches = events.chunks(BATCH).enumerate().map(|(b, batch)| {
+        batch
+            .iter()
+            .enumerate()
+            .map(|(n, e)| e.row(format!("{run}{:016x}", b * BATCH + n), types, creators))
+            .collect::<Vec<_>>()
+    });
+    Ok(audit::insert_many(conn, batches)?)
 }

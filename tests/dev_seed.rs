@@ -4,7 +4,7 @@ mod common;
 
 use common::{Backend, TestApp};
 use diesel::prelude::*;
-use latchkey::db::schema::{api_keys, key_usage, request_log, users};
+use latchkey::db::schema::{api_keys, audit_events, key_usage, request_log, users};
 use latchkey::domain::role::Role;
 
 both_backends!(a_seeded_database_has_every_kind_of_key_and_refuses_to_seed_over_real_ones,);
@@ -95,6 +95,30 @@ async fn a_seeded_database_has_every_kind_of_key_and_refuses_to_seed_over_real_o
         .get_result(&mut *conn)
         .unwrap();
     assert_eq!(creators, 4);
+    // The audit log: each key's creation, the 60 deletions, and one sign-in
+    // (one in ten failed) per twenty keys, by the four creators.
+    let mut actions: Vec<(String, i64)> = audit_events::table
+        .group_by(audit_events::action)
+        .select((audit_events::action, diesel::dsl::count_star()))
+        .order(audit_events::action)
+        .load(&mut *conn)
+        .unwrap();
+    actions.sort();
+    assert_eq!(
+        actions,
+        vec![
+            ("auth.login".to_owned(), 135),
+            ("auth.login_failed".to_owned(), 15),
+            ("key.created".to_owned(), 3000),
+            ("key.deleted".to_owned(), 60),
+        ]
+    );
+    let seeded_actors: i64 = audit_events::table
+        .filter(audit_events::actor_email.like("%@seed.latchkey.test"))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(seeded_actors, 3210);
     drop(conn);
 
     // A seeded database takes more; one with a real key does not, unless forced.

@@ -22,7 +22,7 @@ struct SchemaObject {
 
 /// Runs `load` with `table`'s indexes and triggers set aside, then restores
 /// them and runs `after` (to index the new rows elsewhere, say) before the
-/// triggers return. On PostgreSQL, just runs `load` and `after`.
+/// triggers return. On PostgreSQL, runs `load` and `after` in a transaction.
 pub fn with_deferred_indexes<T>(
     conn: &mut DbConn,
     table: &str,
@@ -30,9 +30,11 @@ pub fn with_deferred_indexes<T>(
     after: impl FnOnce(&mut DbConn) -> anyhow::Result<()>,
 ) -> anyhow::Result<T> {
     if matches!(conn, DbConn::Postgres(_)) {
-        let loaded = load(conn)?;
-        after(conn)?;
-        return Ok(loaded);
+        return conn.transaction(|conn| {
+            let loaded = load(conn)?;
+            after(conn)?;
+            Ok(loaded)
+        });
     }
     // A plain transaction (the seed is the only writer): what `load` opens
     // inside it become savepoints.

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bulk;
 mod connection;
+pub mod count;
 pub mod drafts;
 pub mod key_search;
 pub mod keys;

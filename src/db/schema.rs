@@ -77,6 +77,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_actors (email) {
+        email -> Text,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         state -> Text,

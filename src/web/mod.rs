@@ -7,6 +7,8 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod csv;
+pub mod cursor;
 pub mod error;
 pub mod home;
 pub mod keys;

@@ -2,6 +2,7 @@
 //! drives it over HTTP like a browser would (cookies kept, redirects visible).
 #![allow(dead_code)]
 
+pub mod plans;
 pub mod server_process;
 
 use latchkey::config::{ServeArgs, StorageArgs};
