@@ -527,5 +527,5 @@ fn write_audit_events(
             .map(|(n, e)| e.row(format!("{run}{:016x}", b * BATCH + n), types, creators))
             .collect::<Vec<_>>()
     });
-    Ok(audit::insert_many(conn, batches)?)
+    audit::insert_many(conn, batches)
 }
