@@ -61,6 +61,7 @@ const ANSWERS: &[(&str, &str, [&str; 4])] = &[
     ("get", "/audit.csv", ["303 /login", "403", "200", "200"]),
     ("get", "/settings/integrations", ["303 /login", "200", "200", "200"]),
     ("post", "/settings/integrations/search", ["303 /login", "303 /settings/integrations", "303 /settings/integrations", "303 /settings/integrations"]),
+    ("get", "/settings/integrations/keys.csv", ["303 /login", "403", "200", "200"]),
     ("get", "/settings/integrations/keys/new", ["303 /login", "403", "403", "200"]),
     ("post", "/settings/integrations/keys/new", ["303 /login", "403", "403", "422"]),
     ("get", "/settings/integrations/keys/new/{draft}", ["303 /login", "403", "403", "200"]),

@@ -26,6 +26,9 @@ both_backends!(
     viewers_search_and_filter_but_open_no_key,
     the_visible_prefix_opens_the_key,
     counts_are_exact_when_small_and_capped_when_large,
+    the_csv_is_the_selection_in_order_masked_and_defused,
+    the_csv_streams_many_batches,
+    a_refusal_today_is_counted_on_the_row_and_links_to_why,
 );
 
 const CATALOGUE: &str = r#"
@@ -875,4 +878,183 @@ async fn counts_are_exact_when_small_and_capped_when_large(backend: Backend) {
         .html(&format!("/settings/integrations?q={}", "bulk@example"))
         .await;
     assert!(few.contains("1,000+ keys"));
+}
+
+async fn csv(browser: &Browser, query: &str) -> (StatusCode, String, String) {
+    let response = browser
+        .get(&format!("/settings/integrations/keys.csv?{query}"))
+        .await;
+    let status = response.status();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, response.text().await.unwrap())
+}
+
+async fn the_csv_is_the_selection_in_order_masked_and_defused(backend: Backend) {
+    let f = fixture(backend).await;
+    // A name a spreadsheet would run as a formula.
+    let spec = Spec {
+        name: "=HYPERLINK(\"http://x\")",
+        contact: "formula@acme.example",
+        type_code: "ucd",
+        created: 1,
+        expires: None,
+        used: None,
+        by_support: false,
+    };
+    let admin_id = user_id(&f.app, "admin@example.com");
+    let row = row_for(&spec, &admin_id, latchkey::db::now());
+    let formula_id = row.key.id.clone();
+    latchkey::db::keys::insert_seeded(&mut f.app.conn(), &[row]).unwrap();
+
+    let (status, kind, body) = csv(&f.admin, "q=acme&sort=name&dir=asc").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind, "text/csv; charset=utf-8");
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "key_id,masked_key,name,type,contact_email,created_by,created_utc,expires_utc,last_used_utc,last_used_ip,trusted_ips,rate_limit_per_minute,status"
+    );
+    let names: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split("\",\"").nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "'=HYPERLINK(\"\"http://x\"\")",
+            "Checkout production",
+            "Web push legacy",
+            "analytics export"
+        ]
+    );
+    let checkout = lines
+        .iter()
+        .find(|l| l.contains("Checkout production"))
+        .unwrap();
+    let id = f.id("Checkout production");
+    assert!(
+        checkout.starts_with(&format!("\"{id}\",\"lk_ucd_…")),
+        "{checkout}"
+    );
+    assert!(checkout.contains("\"ops@acme.example\",\"admin@example.com\""));
+    assert!(checkout.ends_with("\"Active\""));
+    assert!(body.contains(&formula_id));
+    // Nothing secret: the stored hash is in no cell.
+    let hash: Vec<u8> = api_keys::table
+        .find(id)
+        .select(api_keys::secret_hash)
+        .first(&mut *f.app.conn())
+        .unwrap();
+    assert!(!body.contains(&hex::encode(&hash)));
+
+    // Who may export, and a bad address.
+    let support = f.app.signed_in(Role::Support).await;
+    assert_eq!(csv(&support, "status=expired").await.0, StatusCode::OK);
+    assert!(
+        csv(&support, "status=expired")
+            .await
+            .2
+            .contains("Old partner feed")
+    );
+    let viewer = f.app.signed_in(Role::Viewer).await;
+    assert_eq!(csv(&viewer, "").await.0, StatusCode::FORBIDDEN);
+    let (status, _, body) = csv(&f.admin, "sort=colour").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("The list cannot be sorted by “colour”."));
+    // The list links to the export of what it shows; Viewers get no link.
+    let list = f.admin.html("/settings/integrations?status=expired").await;
+    assert!(list.contains("href=\"/settings/integrations/keys.csv?status=expired\""));
+    assert!(
+        !viewer
+            .html("/settings/integrations")
+            .await
+            .contains("keys.csv")
+    );
+}
+
+async fn the_csv_streams_many_batches(backend: Backend) {
+    let (app, admin) = many_keys(backend).await;
+    let creator = user_id(&app, "admin@example.com");
+    let now = latchkey::db::now();
+    let rows: Vec<SeededKeyRow> = (0..2_455)
+        .map(|_| {
+            let spec = Spec {
+                name: "Bulk",
+                contact: "bulk@example.com",
+                type_code: "tsms",
+                created: 2,
+                expires: None,
+                used: None,
+                by_support: false,
+            };
+            row_for(&spec, &creator, now)
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        latchkey::db::keys::insert_seeded(&mut app.conn(), chunk).unwrap();
+    }
+    // 2,500 keys in three batches of the walk, and 45 through candidates.
+    let (_, _, body) = csv(&admin, "").await;
+    let ids: Vec<&str> = body.lines().skip(1).map(|l| &l[1..13]).collect();
+    assert_eq!(ids.len(), 2_500);
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 2_500, "no key twice");
+    let (_, _, many) = csv(&admin, "q=many@example&sort=created&dir=asc").await;
+    let names: Vec<String> = many
+        .lines()
+        .skip(1)
+        .map(|l| l.split("\",\"").nth(2).unwrap().to_owned())
+        .collect();
+    // In time order; keys 19 and 20 share a time, so their ids decide.
+    let expected = key_names(0..=44, false);
+    assert_eq!(names[..19], expected[..19]);
+    assert_eq!(names[21..], expected[21..]);
+    let mut tied = [names[19].clone(), names[20].clone()];
+    tied.sort();
+    assert_eq!(tied, ["Key 19", "Key 20"]);
+}
+
+async fn a_refusal_today_is_counted_on_the_row_and_links_to_why(backend: Backend) {
+    let app = TestApp::spawn_trusting(backend, "127.0.0.1").await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let (_, html) = admin.generate("ucd", "Office only", "10.0.0.0/8").await;
+    let token = common::input_value(&html, "revealed-key").unwrap();
+    let id = latchkey::domain::api_key::parse(&token)
+        .unwrap()
+        .public_id
+        .to_owned();
+    for _ in 0..3 {
+        let (_, answer) = app
+            .verify(serde_json::json!({ "key": token, "ip": "203.0.113.77" }))
+            .await;
+        assert_eq!(answer["code"], "IP_NOT_ALLOWED");
+    }
+    let link = format!(
+        "href=\"/settings/integrations/keys/{id}?outcome=refused#requests\">3 refused today</a>"
+    );
+    let support = app.signed_in(Role::Support).await;
+    let mut list = String::new();
+    for _ in 0..100 {
+        list = support.html("/settings/integrations").await;
+        if list.contains(&link) {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(list.contains(&link), "{list}");
+    let page = support
+        .html(&format!("/settings/integrations/keys/{id}?outcome=refused"))
+        .await;
+    assert!(page.contains("203.0.113.77 is not in the trusted IPs"));
+    // A Viewer reads the count without a way into the key.
+    let viewer = app.signed_in(Role::Viewer).await;
+    let list = viewer.html("/settings/integrations").await;
+    assert!(list.contains("3 refused today"));
+    assert!(!list.contains("outcome=refused"));
 }

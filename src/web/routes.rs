@@ -96,6 +96,9 @@ route_table! {
     "/settings/integrations/search" {
         post => keys::list::search, Needs(ViewKeys);
     }
+    "/settings/integrations/keys.csv" {
+        get => keys::list::export, Needs(ViewKeyDetails);
+    }
     "/settings/integrations/keys/new" {
         get => keys::generate::details_form, Needs(ManageKeys);
         post => keys::generate::details_submit, Needs(ManageKeys);
@@ -218,6 +221,7 @@ mod tests {
             ("get", "/audit.csv", [false, false, true, true]),
             ("get", "/settings/integrations", [false, true, true, true]),
             ("post", "/settings/integrations/search", [false, true, true, true]),
+            ("get", "/settings/integrations/keys.csv", [false, false, true, true]),
             ("get", "/settings/integrations/keys/new", [false, false, false, true]),
             ("post", "/settings/integrations/keys/new", [false, false, false, true]),
             ("get", "/settings/integrations/keys/new/{draft}", [false, false, false, true]),

@@ -6,14 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::db::key_search::{self, Count};
-use crate::db::users;
+use crate::db::key_search::{self, Count, ListedKey};
+use crate::db::{usage, users};
 use crate::domain::key_search::{
     self as search, Choice, Direction, FILTERS, FilterContext, ListRequest, PAGE_SIZE, SORTS,
     SearchText,
 };
 use crate::domain::role::Permission;
 use crate::web::auth::CurrentUser;
+use crate::web::csv::CsvExport;
 use crate::web::error::AppError;
 use crate::web::keys::KeyRow;
 use crate::web::state::AppState;
@@ -33,6 +34,8 @@ pub struct ListPage {
     pub pages: PageLinks,
     /// Why the request could not be read; the page then lists nothing.
     pub error: Option<String>,
+    /// The CSV of this selection, for those who may export it.
+    pub export: Option<String>,
     pub revealed: Option<super::generate::Revealed>,
 }
 
@@ -165,6 +168,7 @@ pub async fn load(
         form,
         pages: PageLinks::default(),
         error: None,
+        export: None,
         revealed: None,
     };
     let request = match request {
@@ -175,8 +179,14 @@ pub async fn load(
         }
     };
     let query = request.clone();
-    let (found, count) = state
-        .db(move |conn| Ok(key_search::find_page(conn, &query, PAGE_SIZE)?))
+    let today = now.date();
+    let (found, count, refused) = state
+        .db(move |conn| {
+            let (found, count) = key_search::find_page(conn, &query, PAGE_SIZE)?;
+            let ids: Vec<String> = found.keys.iter().map(|k| k.id.clone()).collect();
+            let refused = usage::refused_on(conn, &ids, today)?;
+            Ok((found, count, refused))
+        })
         .await?;
     page.rows = found
         .keys
@@ -184,9 +194,14 @@ pub async fn load(
         .cloned()
         .map(|k| {
             let creator = creator_email(&people, k.created_by.as_deref());
-            KeyRow::new(k.into_view(creator), &state.catalogue, now)
+            let mut row = KeyRow::new(k.into_view(creator), &state.catalogue, now);
+            row.refused_today = refused.get(&row.id).copied().unwrap_or(0);
+            row
         })
         .collect();
+    page.export = user
+        .can(Permission::ViewKeyDetails)
+        .then(|| format!("{LIST_PATH}/keys.csv?{}", request.query_string(&[])));
     page.pages = page_links(&request, &found, count);
     Ok(Ok(page))
 }
@@ -256,8 +271,12 @@ fn page_links(request: &ListRequest, found: &key_search::Page, count: Count) -> 
             .filter(|_| found.has_after)
             .map(|c| link(&[("after", &c)])),
         count: match count {
-            Count::Exact(n) => format!("{} {}", thousands(n), if n == 1 { "key" } else { "keys" }),
-            Count::AtLeast(n) => format!("{}+ keys", thousands(n)),
+            Count::Exact(n) => format!(
+                "{} {}",
+                crate::db::count::thousands(n),
+                if n == 1 { "key" } else { "keys" }
+            ),
+            Count::AtLeast(n) => format!("{}+ keys", crate::db::count::thousands(n)),
         },
         past_the_end: found.keys.is_empty()
             && matches!(
@@ -267,34 +286,66 @@ fn page_links(request: &ListRequest, found: &key_search::Page, count: Count) -> 
     }
 }
 
-/// `12345` → `12,345`.
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 { format!("-{out}") } else { out }
+const CSV_HEADER: &str = "key_id,masked_key,name,type,contact_email,created_by,created_utc,\
+expires_utc,last_used_utc,last_used_ip,trusted_ips,rate_limit_per_minute,status";
+
+fn utc(at: Option<chrono::NaiveDateTime>) -> String {
+    at.map(|at| {
+        at.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    })
+    .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn counts_read_with_thousands_separators() {
-        let table = [
-            (0, "0"),
-            (999, "999"),
-            (1000, "1,000"),
-            (10000, "10,000"),
-            (1234567, "1,234,567"),
-        ];
-        for (n, text) in table {
-            assert_eq!(thousands(n), text);
-        }
-    }
+/// The selected keys as CSV, in the list's order, read in batches: masked
+/// keys and what the list shows, never a secret.
+pub async fn export(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let people = state
+        .db(|conn| {
+            Ok(users::list(conn)?
+                .into_iter()
+                .map(|u| (u.id, u.email))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let now = state.clock.now();
+    let cx = FilterContext {
+        now,
+        catalogue: &state.catalogue,
+        people: &people,
+    };
+    let request = search::read_request(&query.into_inner(), &cx).map_err(AppError::BadRequest)?;
+    let order = request.sort.key;
+    let load = move |conn: &mut crate::db::DbConn, after: Option<&ListedKey>, limit: i64| {
+        let mut batch = request.clone();
+        batch.from = after.map(|k| (Direction::After, k.cursor(order)));
+        Ok(key_search::find_keys(conn, &batch, limit as usize)?.keys)
+    };
+    let catalogue = state.catalogue.clone();
+    let cells = move |key: &ListedKey| {
+        let creator = creator_email(&people, key.created_by.as_deref());
+        let row = KeyRow::new(key.clone().into_view(creator), &catalogue, now);
+        vec![
+            row.id,
+            row.masked,
+            row.name,
+            row.type_name,
+            row.contact_email,
+            row.created_by,
+            utc(Some(key.created_at)),
+            utc(key.expires_at),
+            utc(key.last_used_at),
+            key.last_used_ip.clone().unwrap_or_default(),
+            row.ip_entries.join(" "),
+            row.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
+            row.status.label().to_owned(),
+        ]
+    };
+    CsvExport::new("latchkey-keys.csv", CSV_HEADER, load, cells)
+        .respond(state)
+        .await
 }

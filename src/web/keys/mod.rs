@@ -76,6 +76,8 @@ pub struct KeyRow {
     pub last_used_ip: Option<String>,
     /// Not used for 90 days (or never, and created more than 90 days ago).
     pub stale: bool,
+    /// Verifications refused today (shown in the list, which sets it).
+    pub refused_today: i64,
 }
 
 /// Keys unused this long are flagged in the list.
@@ -151,6 +153,7 @@ impl KeyRow {
             status,
             rate_limit: key.rate_limit,
             stale: key.last_used_at.unwrap_or(key.created_at) + STALE_AFTER <= now,
+            refused_today: 0,
             last_used: key.last_used_at.map(Moment::new),
             last_used_ip: key.last_used_ip,
             id: key.id,
