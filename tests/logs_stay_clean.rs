@@ -1,5 +1,6 @@
-//! With logging at its most verbose, the full create / verify / delete flow
-//! leaves no plaintext key or secret in the logs or the database files.
+//! With logging at its most verbose, the full create / verify / search /
+//! delete flow leaves no plaintext key or secret in the logs or the database
+//! files.
 
 mod common;
 
@@ -123,6 +124,14 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
         .unwrap()
         .public_id
         .to_owned();
+    // Support staff paste the whole key into the list's search box.
+    let found = admin
+        .post("/settings/integrations/search", &[("q", &bearer)])
+        .await;
+    assert_eq!(
+        common::location(&found),
+        format!("/settings/integrations/keys/{id}")
+    );
     admin
         .post(&format!("/settings/integrations/keys/{id}/delete"), &[])
         .await;
