@@ -671,7 +671,10 @@ async fn a_key_deleted_between_pages_leaves_no_gap(backend: Backend) {
 async fn bad_addresses_say_what_is_wrong_and_link_back(backend: Backend) {
     let f = fixture(backend).await;
     let table: &[(&str, &str)] = &[
-        ("after=not-a-cursor", "This page link is not valid any more"),
+        (
+            "cursor=not-a-cursor",
+            "This page link is not one the console made",
+        ),
         (
             "page=40000",
             "The address has a parameter the key list does not know: “page”.",
@@ -699,16 +702,11 @@ async fn bad_addresses_say_what_is_wrong_and_link_back(backend: Backend) {
     }
     let html = f
         .admin
-        .html("/settings/integrations?after=not-a-cursor")
+        .html("/settings/integrations?cursor=not-a-cursor")
         .await;
     assert!(html.contains("href=\"/settings/integrations\">Show all keys"));
     // A cursor past the last key.
-    let last = f
-        .admin
-        .html("/settings/integrations?sort=created&dir=asc")
-        .await;
-    let _ = last;
-    let zeta = latchkey::domain::key_search::Cursor {
+    let zeta = latchkey::domain::key_search::Position {
         value: latchkey::domain::key_search::SortValue::Time(Some(
             latchkey::db::now() + Duration::days(1),
         )),
@@ -717,8 +715,9 @@ async fn bad_addresses_say_what_is_wrong_and_link_back(backend: Backend) {
     let beyond = f
         .admin
         .get(&format!(
-            "/settings/integrations?sort=created&dir=asc&after={}",
-            zeta.encode()
+            "/settings/integrations?sort=created&dir=asc&cursor={}",
+            zeta.cursor(latchkey::domain::cursor::Direction::After)
+                .encode()
         ))
         .await;
     assert_eq!(beyond.status(), StatusCode::OK);

@@ -10,7 +10,8 @@ use latchkey::db::key_search::{self, Statement};
 use latchkey::db::keys::{KeyDetails, NewKeyRow, SeededKeyRow};
 use latchkey::domain::api_key::NewApiKey;
 use latchkey::domain::crypto::{SecretBox, SecretHasher};
-use latchkey::domain::key_search::{Cursor, FilterContext, SortValue, read_request};
+use latchkey::domain::cursor::Direction;
+use latchkey::domain::key_search::{FilterContext, Position, SortValue, read_request};
 use latchkey::domain::key_type::{Catalogue, Scheme};
 use latchkey::domain::role::Role;
 
@@ -18,18 +19,19 @@ both_backends!(every_list_query_reads_an_index_and_sorts_no_table,);
 
 const KEYS: usize = 20_000;
 
-/// A cursor in the middle of the list for each order.
-fn middle(sort: &str) -> String {
+/// A cursor in the middle of the list for each order, reading either way.
+fn middle(sort: &str, direction: Direction) -> String {
     let at = latchkey::db::now() - Duration::days(100);
     let value = if sort == "name" {
         SortValue::Text("Team 5".into())
     } else {
         SortValue::Time(Some(at))
     };
-    Cursor {
+    Position {
         value,
         id: "MMMMMMMMMMMM".into(),
     }
+    .cursor(direction)
     .encode()
 }
 
@@ -159,12 +161,13 @@ async fn every_list_query_reads_an_index_and_sorts_no_table(backend: Backend) {
     for sort in ["created", "expires", "last_used", "name"] {
         for dir in ["asc", "desc"] {
             queries.push(format!("sort={sort}&dir={dir}"));
-            queries.push(format!("sort={sort}&dir={dir}&after={}", middle(sort)));
-            queries.push(format!("sort={sort}&dir={dir}&before={}", middle(sort)));
-            queries.push(format!(
-                "type=ucd&sort={sort}&dir={dir}&after={}",
-                middle(sort)
-            ));
+            let (after, before) = (
+                middle(sort, Direction::After),
+                middle(sort, Direction::Before),
+            );
+            queries.push(format!("sort={sort}&dir={dir}&cursor={after}"));
+            queries.push(format!("sort={sort}&dir={dir}&cursor={before}"));
+            queries.push(format!("type=ucd&sort={sort}&dir={dir}&cursor={after}"));
         }
     }
     for analyzed in [false, true] {

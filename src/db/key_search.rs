@@ -19,9 +19,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::db::DbConn;
-use crate::domain::key_search::{
-    Condition, Cursor, Direction, ListRequest, Search, SortKey, SortValue,
-};
+use crate::domain::cursor::Direction;
+use crate::domain::key_search::{Condition, ListRequest, Position, Search, SortKey, SortValue};
 
 /// Most keys the few-candidates way fetches.
 pub const CANDIDATES: usize = 2_000;
@@ -45,8 +44,8 @@ pub enum Count {
 pub struct Page {
     pub keys: Vec<ListedKey>,
     /// Where the first and last keys of the page stand, for the links.
-    pub first: Option<Cursor>,
-    pub last: Option<Cursor>,
+    pub first: Option<Position>,
+    pub last: Option<Position>,
     pub has_before: bool,
     pub has_after: bool,
 }
@@ -392,14 +391,14 @@ impl ListedKey {
     }
 
     /// This key's place in an order: what a page after it starts from.
-    pub fn cursor(&self, key: SortKey) -> Cursor {
+    pub fn position(&self, key: SortKey) -> Position {
         let value = match key {
             SortKey::Created => SortValue::Time(Some(self.created_at)),
             SortKey::Expires => SortValue::Time(self.expires_at),
             SortKey::LastUsed => SortValue::Time(self.last_used_at),
             SortKey::Name => SortValue::Text(self.name.clone()),
         };
-        Cursor {
+        Position {
             value,
             id: self.id.clone(),
         }
@@ -711,7 +710,7 @@ impl<'c> Finder<'c> {
             0
         };
         let mut reader =
-            |finder: &mut Self, from: Option<&Cursor>, ascending: bool, limit: usize| {
+            |finder: &mut Self, from: Option<&Position>, ascending: bool, limit: usize| {
                 let mut sql = Sql::new(PLACED);
                 sql.push(LISTED_BY_ID).list(ids);
                 Self::filters(&mut sql, request, creators);
@@ -781,7 +780,7 @@ impl<'c> Finder<'c> {
         };
         let column = format!("api_keys.{}", sort_column(key));
         let mut reader = |finder: &mut Self,
-                          from: Option<&Cursor>,
+                          from: Option<&Position>,
                           ascending: bool,
                           limit: usize| {
             let dir = if ascending { "ASC" } else { "DESC" };
@@ -831,7 +830,7 @@ impl<'c> Finder<'c> {
 
 /// Reads `limit` placed keys in one direction from a cursor.
 type Reader<'r, 'c> =
-    dyn FnMut(&mut Finder<'c>, Option<&Cursor>, bool, usize) -> QueryResult<Vec<ListedKey>> + 'r;
+    dyn FnMut(&mut Finder<'c>, Option<&Position>, bool, usize) -> QueryResult<Vec<ListedKey>> + 'r;
 
 /// Turns the request's cursor and direction into a page, with whether there
 /// are keys on either side of it.
@@ -876,8 +875,8 @@ fn read_page<'c>(
 
 fn page_of(rows: Vec<ListedKey>, key: SortKey, has_before: bool, has_after: bool) -> Page {
     Page {
-        first: rows.first().map(|r| r.cursor(key)),
-        last: rows.last().map(|r| r.cursor(key)),
+        first: rows.first().map(|r| r.position(key)),
+        last: rows.last().map(|r| r.position(key)),
         keys: rows,
         has_before,
         has_after,
@@ -887,13 +886,13 @@ fn page_of(rows: Vec<ListedKey>, key: SortKey, has_before: bool, has_after: bool
 /// A run of one order's index: the keys with a value, or those without one.
 enum Segment {
     /// Keys with a value, from just past the cursor (or the start).
-    Values(Option<Cursor>),
+    Values(Option<Position>),
     /// Keys without one, by id, from just past this id (or the start).
     Missing(Option<String>),
 }
 
 /// The runs an order walks through from a cursor, in walking order.
-fn segments(key: SortKey, ascending: bool, from: Option<&Cursor>) -> Vec<Segment> {
+fn segments(key: SortKey, ascending: bool, from: Option<&Position>) -> Vec<Segment> {
     let Some(missing_greatest) = key.missing_is_greatest() else {
         return vec![Segment::Values(from.cloned())];
     };
@@ -901,7 +900,7 @@ fn segments(key: SortKey, ascending: bool, from: Option<&Cursor>) -> Vec<Segment
     let missing_last = missing_greatest == ascending;
     let on_missing = matches!(
         from,
-        Some(Cursor {
+        Some(Position {
             value: SortValue::Time(None),
             ..
         })
@@ -922,7 +921,7 @@ fn after_cursor(
     sql: &mut Sql,
     column: &str,
     id: &str,
-    cursor: &Cursor,
+    cursor: &Position,
     ascending: bool,
     missing_greatest: Option<bool>,
 ) {

@@ -2,11 +2,10 @@
 //! orders the list can be read in, and the cursor that says where a page
 //! starts. No SQL here: `db::key_search` turns these into queries.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{Duration, NaiveDateTime};
 
 use crate::domain::api_key;
+use crate::domain::cursor::{self, Direction, Value};
 use crate::domain::key_type::Catalogue;
 
 /// Keys on one page of the list.
@@ -25,7 +24,7 @@ pub struct ListRequest {
     /// The filters as chosen, by parameter name, for the form and the links.
     pub chosen: Vec<(&'static str, String)>,
     pub sort: Sort,
-    pub from: Option<(Direction, Cursor)>,
+    pub from: Option<(Direction, Position)>,
 }
 
 /// The search box's text, and every way it could name a key.
@@ -263,18 +262,9 @@ impl Default for Sort {
     }
 }
 
-/// Which way from a cursor a page reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// The keys that come after the cursor in the list's order.
-    After,
-    /// The keys just before it.
-    Before,
-}
-
 /// A key's place in one order: its sort value and its id (which breaks ties).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
+pub struct Position {
     pub value: SortValue,
     pub id: String,
 }
@@ -286,43 +276,50 @@ pub enum SortValue {
     Text(String),
 }
 
-impl Cursor {
-    /// Opaque and URL-safe.
-    pub fn encode(&self) -> String {
+/// How a missing time is written in a cursor.
+const NO_TIME: &str = "none";
+
+impl Position {
+    /// The page link's cursor that reads from here in `direction`.
+    pub fn cursor(&self, direction: Direction) -> cursor::Cursor {
         let value = match &self.value {
-            SortValue::Time(Some(at)) => format!("t{}", at.and_utc().timestamp_micros()),
-            SortValue::Time(None) => "t".to_owned(),
-            SortValue::Text(text) => format!("n{text}"),
+            SortValue::Time(Some(at)) => Value::Int(at.and_utc().timestamp_micros()),
+            SortValue::Time(None) => Value::Text(NO_TIME.to_owned()),
+            SortValue::Text(text) => Value::Text(text.clone()),
         };
-        B64URL.encode(format!("{value}|{}", self.id))
+        cursor::Cursor {
+            direction,
+            values: vec![value, Value::Text(self.id.clone())],
+        }
     }
 
-    /// Reads a cursor made by `encode` for the same order.
-    pub fn decode(text: &str, key: SortKey) -> Option<Cursor> {
-        let bytes = B64URL.decode(text.as_bytes()).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        let (value, id) = text.rsplit_once('|')?;
+    /// The position a cursor made by [`Position::cursor`] for the same order holds.
+    pub fn from_cursor(cursor: &cursor::Cursor, key: SortKey) -> Option<Position> {
+        let [value, Value::Text(id)] = cursor.values.as_slice() else {
+            return None;
+        };
         if !api_key::is_public_id(id) {
             return None;
         }
-        let value = match (key, value.split_at_checked(1)?) {
-            (SortKey::Name, ("n", name)) => SortValue::Text(name.to_owned()),
-            (SortKey::Created, ("t", micros)) => SortValue::Time(Some(time(micros)?)),
-            (SortKey::Expires | SortKey::LastUsed, ("t", "")) => SortValue::Time(None),
-            (SortKey::Expires | SortKey::LastUsed, ("t", micros)) => {
-                SortValue::Time(Some(time(micros)?))
+        let value = match (key, value) {
+            (SortKey::Name, Value::Text(name)) => SortValue::Text(name.clone()),
+            (SortKey::Created, Value::Int(micros)) => SortValue::Time(Some(time(*micros)?)),
+            (SortKey::Expires | SortKey::LastUsed, Value::Int(micros)) => {
+                SortValue::Time(Some(time(*micros)?))
+            }
+            (SortKey::Expires | SortKey::LastUsed, Value::Text(none)) if none == NO_TIME => {
+                SortValue::Time(None)
             }
             _ => return None,
         };
-        Some(Cursor {
+        Some(Position {
             value,
-            id: id.to_owned(),
+            id: id.clone(),
         })
     }
 }
 
-fn time(micros: &str) -> Option<NaiveDateTime> {
-    let micros: i64 = micros.parse().ok()?;
+fn time(micros: i64) -> Option<NaiveDateTime> {
     chrono::DateTime::from_timestamp_micros(micros).map(|at| at.naive_utc())
 }
 
@@ -370,7 +367,7 @@ pub fn read_search(text: &str) -> Result<SearchText, String> {
 
 /// The query-string parameters the list understands besides the filters.
 pub const SEARCH_PARAM: &str = "q";
-const OTHER_PARAMS: &[&str] = &["q", "sort", "dir", "after", "before"];
+const OTHER_PARAMS: &[&str] = &["q", "sort", "dir", "cursor"];
 
 /// Reads a list request from its query-string pairs. Errors are sentences for
 /// the page; a whole key in `q` is refused here (it belongs in a form post,
@@ -441,23 +438,14 @@ pub fn read_request(
             ));
         }
     };
-    let from = match (get("after"), get("before")) {
-        (Some(_), Some(_)) => {
-            return Err("A page starts after one key or before another, not both.".into());
-        }
-        (Some(c), None) => Some((Direction::After, c)),
-        (None, Some(c)) => Some((Direction::Before, c)),
-        (None, None) => None,
-    };
-    let from = match from {
+    let from = match get("cursor") {
         None => None,
-        Some((direction, text)) => Some((
-            direction,
-            Cursor::decode(text, key).ok_or_else(|| {
-                "This page link is not valid any more (it may be from another sort order or cut short)."
-                    .to_owned()
-            })?,
-        )),
+        Some(text) => {
+            let cursor = cursor::Cursor::decode(text).map_err(|e| e.to_string())?;
+            let position =
+                Position::from_cursor(&cursor, key).ok_or_else(|| cursor::BadCursor.to_string())?;
+            Some((cursor.direction, position))
+        }
     };
     Ok(ListRequest {
         search,
@@ -479,7 +467,7 @@ fn shorten(value: &str) -> String {
 
 impl ListRequest {
     /// The query string that asks for the same selection and order from the
-    /// first page, with `extra` pairs appended (`after=…`).
+    /// first page, with `extra` pairs appended (`cursor=…`).
     pub fn query_string(&self, extra: &[(&str, &str)]) -> String {
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         if let Some(search) = &self.search {
@@ -687,12 +675,17 @@ disabled_from = "2025-10-15T00:00:00Z"
                 "The address gives “type” more than once.",
             ),
             (
-                &[("after", "x"), ("before", "y")],
-                "A page starts after one key or before another, not both.",
+                &[("after", "x")],
+                "The address has a parameter the key list does not know: “after”.",
             ),
             (
-                &[("after", "bm9wZQ")],
-                "This page link is not valid any more (it may be from another sort order or cut short).",
+                &[("cursor", "bm9wZQ")],
+                "This page link is not one the console made, or it was cut short. Start again from the first page.",
+            ),
+            (
+                // A cursor of the name order read in the created order.
+                &[("cursor", "WyJhIiwiWmV0YSIsIlFkc0x2cjE4M2NMMCJd")],
+                "This page link is not one the console made, or it was cut short. Start again from the first page.",
             ),
         ];
         for (query, message) in table {
@@ -701,32 +694,52 @@ disabled_from = "2025-10-15T00:00:00Z"
     }
 
     #[test]
-    fn cursors_round_trip_and_belong_to_their_order() {
-        let created = Cursor {
+    fn positions_round_trip_and_belong_to_their_order() {
+        let created = Position {
             value: SortValue::Time(Some(at("2026-11-26 10:00:00"))),
             id: "QdsLvr183cL0".into(),
         };
+        let cursor = created.cursor(Direction::Before);
+        assert_eq!(cursor.direction, Direction::Before);
+        let back = cursor::Cursor::decode(&cursor.encode()).unwrap();
         assert_eq!(
-            Cursor::decode(&created.encode(), SortKey::Created),
+            Position::from_cursor(&back, SortKey::Created),
             Some(created.clone())
         );
-        assert_eq!(Cursor::decode(&created.encode(), SortKey::Name), None);
-        let never = Cursor {
+        assert_eq!(Position::from_cursor(&back, SortKey::Name), None);
+        let never = Position {
             value: SortValue::Time(None),
             id: "QdsLvr183cL0".into(),
         };
+        let cursor = never.cursor(Direction::After);
         assert_eq!(
-            Cursor::decode(&never.encode(), SortKey::Expires),
+            Position::from_cursor(&cursor, SortKey::Expires),
             Some(never.clone())
         );
-        assert_eq!(Cursor::decode(&never.encode(), SortKey::Created), None);
-        let name = Cursor {
+        assert_eq!(Position::from_cursor(&cursor, SortKey::Created), None);
+        let name = Position {
             value: SortValue::Text("a|b key".into()),
             id: "QdsLvr183cL0".into(),
         };
-        assert_eq!(Cursor::decode(&name.encode(), SortKey::Name), Some(name));
-        for bad in ["", "!!", "dHwx", "dDF4fFFkc0x2cjE4M2NMMA", "dDE3fHNob3J0"] {
-            assert_eq!(Cursor::decode(bad, SortKey::Created), None, "{bad}");
+        let cursor = name.cursor(Direction::After);
+        assert_eq!(Position::from_cursor(&cursor, SortKey::Name), Some(name));
+        let table: &[Vec<Value>] = &[
+            vec![Value::Int(1), Value::Text("short".into())],
+            vec![Value::Int(1)],
+            vec![
+                Value::Text("later".into()),
+                Value::Text("QdsLvr183cL0".into()),
+            ],
+            vec![Value::Int(i64::MAX), Value::Text("QdsLvr183cL0".into())],
+            vec![Value::Int(1), Value::Int(2)],
+        ];
+        for values in table {
+            let cursor = cursor::Cursor::after(values.clone());
+            assert_eq!(
+                Position::from_cursor(&cursor, SortKey::Created),
+                None,
+                "{values:?}"
+            );
         }
     }
 
@@ -740,8 +753,8 @@ disabled_from = "2025-10-15T00:00:00Z"
         ])
         .unwrap();
         assert_eq!(
-            request.query_string(&[("after", "abc")]),
-            "q=ops%40acme%20co&status=expired&sort=name&dir=asc&after=abc"
+            request.query_string(&[("cursor", "abc")]),
+            "q=ops%40acme%20co&status=expired&sort=name&dir=asc&cursor=abc"
         );
         assert_eq!(read(&[]).unwrap().query_string(&[]), "");
         assert_eq!(SortKey::LastUsed.missing_is_greatest(), Some(false));

@@ -8,9 +8,9 @@ use askama::Template;
 
 use crate::db::key_search::{self, Count, ListedKey};
 use crate::db::{usage, users};
+use crate::domain::cursor::Direction;
 use crate::domain::key_search::{
-    self as search, Choice, Direction, FILTERS, FilterContext, ListRequest, PAGE_SIZE, SORTS,
-    SearchText,
+    self as search, Choice, FILTERS, FilterContext, ListRequest, PAGE_SIZE, SORTS, SearchText,
 };
 use crate::domain::role::Permission;
 use crate::web::auth::CurrentUser;
@@ -97,7 +97,7 @@ pub async fn search(
         .into_inner()
         .into_iter()
         .filter(|(name, value)| {
-            name != "csrf_token" && name != "after" && name != "before" && !value.trim().is_empty()
+            name != "csrf_token" && name != "cursor" && !value.trim().is_empty()
         })
         .collect();
     let q = pairs
@@ -145,14 +145,7 @@ pub async fn load(
     user: &CurrentUser,
     pairs: &[(String, String)],
 ) -> Result<Result<ListPage, ListPage>, AppError> {
-    let people = state
-        .db(|conn| {
-            Ok(users::list(conn)?
-                .into_iter()
-                .map(|u| (u.id, u.email))
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    let people = people(state).await?;
     let now = state.clock.now();
     let cx = FilterContext {
         now,
@@ -204,6 +197,18 @@ pub async fn load(
         .then(|| format!("{LIST_PATH}/keys.csv?{}", request.query_string(&[])));
     page.pages = page_links(&request, &found, count);
     Ok(Ok(page))
+}
+
+/// Everyone who could have created a key, (id, email): few, so loaded whole.
+async fn people(state: &web::Data<AppState>) -> Result<Vec<(String, String)>, AppError> {
+    state
+        .db(|conn| {
+            Ok(users::list(conn)?
+                .into_iter()
+                .map(|u| (u.id, u.email))
+                .collect())
+        })
+        .await
 }
 
 /// The email of the person with this id, if they still exist.
@@ -260,16 +265,22 @@ fn page_links(request: &ListRequest, found: &key_search::Page, count: Count) -> 
             format!("{LIST_PATH}?{query}")
         }
     };
-    let first_cursor = found.first.as_ref().map(|c| c.encode());
-    let last_cursor = found.last.as_ref().map(|c| c.encode());
+    let first_cursor = found
+        .first
+        .as_ref()
+        .map(|p| p.cursor(Direction::Before).encode());
+    let last_cursor = found
+        .last
+        .as_ref()
+        .map(|p| p.cursor(Direction::After).encode());
     PageLinks {
         first: request.from.is_some().then(|| link(&[])),
         previous: first_cursor
             .filter(|_| found.has_before)
-            .map(|c| link(&[("before", &c)])),
+            .map(|c| link(&[("cursor", &c)])),
         next: last_cursor
             .filter(|_| found.has_after)
-            .map(|c| link(&[("after", &c)])),
+            .map(|c| link(&[("cursor", &c)])),
         count: match count {
             Count::Exact(n) => format!(
                 "{} {}",
@@ -304,14 +315,7 @@ pub async fn export(
     _user: CurrentUser,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let people = state
-        .db(|conn| {
-            Ok(users::list(conn)?
-                .into_iter()
-                .map(|u| (u.id, u.email))
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    let people = people(&state).await?;
     let now = state.clock.now();
     let cx = FilterContext {
         now,
@@ -322,7 +326,7 @@ pub async fn export(
     let order = request.sort.key;
     let load = move |conn: &mut crate::db::DbConn, after: Option<&ListedKey>, limit: i64| {
         let mut batch = request.clone();
-        batch.from = after.map(|k| (Direction::After, k.cursor(order)));
+        batch.from = after.map(|k| (Direction::After, k.position(order)));
         Ok(key_search::find_keys(conn, &batch, limit as usize)?.keys)
     };
     let catalogue = state.catalogue.clone();
