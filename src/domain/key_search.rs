@@ -378,6 +378,13 @@ pub fn read_request(
 ) -> Result<ListRequest, String> {
     let mut seen: Vec<&str> = Vec::new();
     for (name, _) in pairs {
+        if name == "page" {
+            // An address from before pages were reached by cursor.
+            return Err(
+                "The key list has no page numbers: start from the first page and follow Next."
+                    .into(),
+            );
+        }
         let known =
             OTHER_PARAMS.contains(&name.as_str()) || FILTERS.iter().any(|f| f.param == name);
         if !known {
@@ -668,7 +675,7 @@ disabled_from = "2025-10-15T00:00:00Z"
             ),
             (
                 &[("page", "3")],
-                "The address has a parameter the key list does not know: “page”.",
+                "The key list has no page numbers: start from the first page and follow Next.",
             ),
             (
                 &[("type", "ucd"), ("type", "tsms")],
