@@ -19,6 +19,8 @@ use thirtyfour::prelude::*;
 /// How long a query waits for an element (a page load after a click, say).
 const WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(25);
+/// Chromium's narrowest window, in CSS pixels.
+const NARROWEST_WINDOW: u32 = 500;
 
 /// What the tests pass to Chromium: headless, no sandbox (CI runs as root), and
 /// no background traffic to the outside world (this machine's network is closed).
@@ -163,6 +165,17 @@ impl Chrome {
             options.width, options.height
         ))
         .unwrap();
+        // Chromium's windows are never narrower than 500 px: a phone's width
+        // is had by emulating its screen.
+        if options.width < NARROWEST_WINDOW {
+            caps.add_experimental_option(
+                "mobileEmulation",
+                json!({ "deviceMetrics": {
+                    "width": options.width, "height": options.height, "pixelRatio": 1.0
+                } }),
+            )
+            .unwrap();
+        }
         if !options.javascript {
             caps.add_experimental_option(
                 "prefs",
@@ -510,6 +523,14 @@ impl Chrome {
             "Tab never reached {target} on {}; it went through {seen:?}",
             self.path().await
         );
+    }
+
+    /// The width of the page's viewport, in CSS pixels.
+    pub async fn inner_width(&self) -> u64 {
+        self.script("return window.innerWidth;", vec![])
+            .await
+            .as_u64()
+            .expect("a width")
     }
 
     /// Whether the document is wider than the window (a sideways scroll).

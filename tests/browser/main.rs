@@ -567,6 +567,7 @@ async fn the_console_reads_well_at_phone_width() {
     };
     Chrome::run(&app.base, "phone", phone, |chrome| async move {
         sign_in(&chrome, &email).await;
+        assert_eq!(chrome.inner_width().await, 390);
         assert!(
             !chrome.scrolls_sideways().await,
             "the empty list scrolls sideways"
