@@ -73,6 +73,12 @@
     }
   });
 
+  // A form that may hold a pasted whole key is put back as the server wrote it
+  // when the page is left, so Back never shows that key in it again.
+  window.addEventListener("pagehide", function () {
+    document.querySelectorAll("form[data-reset-on-leave]").forEach(function (form) { form.reset(); });
+  });
+
   // Times: the server writes UTC; show them in the reader's time zone, keep the
   // UTC value on hover, and say "3 days ago" where a column is for scanning.
   var localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
