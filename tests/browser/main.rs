@@ -264,11 +264,13 @@ async fn a_key_is_generated_copied_once_listed_masked_and_deleted() {
     );
 }
 
-/// Pastes the clipboard into a scratch text area and returns what arrived.
+/// Pastes the clipboard into a scratch text area and returns what arrived;
+/// focus then goes back where it was.
 async fn paste(chrome: &Chrome) -> String {
     chrome
         .script(
-            r#"const t = document.createElement("textarea");
+            r#"window.pasteReturn = document.activeElement;
+            const t = document.createElement("textarea");
             t.id = "paste-target"; t.setAttribute("aria-label", "paste");
             document.body.appendChild(t); t.focus();"#,
             vec![],
