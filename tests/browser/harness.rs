@@ -365,6 +365,46 @@ impl Chrome {
         self.driver.source().await.expect("page source")
     }
 
+    /// Waits until `js` (the body of a function) returns true; fails after
+    /// the usual wait, saying `what` was expected.
+    pub async fn wait_until(&self, what: &str, js: &str) {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if self.script(js, vec![]).await == json!(true) {
+                return;
+            }
+            actix_web::rt::time::sleep(POLL).await;
+        }
+        panic!("{what}: not so within {WAIT:?} on {}", self.path().await);
+    }
+
+    /// Waits until the address (path and query) is `path`, after the
+    /// browser's Back or Forward.
+    pub async fn wait_for_path(&self, path: &str) {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if self.path().await == path {
+                return;
+            }
+            actix_web::rt::time::sleep(POLL).await;
+        }
+        panic!(
+            "expected {path}, but the browser is at {}",
+            self.path().await
+        );
+    }
+
+    /// The text of every element matching `css`, trimmed, in page order.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let found = self
+            .script(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.trim());",
+                vec![json!(css)],
+            )
+            .await;
+        serde_json::from_value(found).expect("a list of texts")
+    }
+
     pub async fn script(&self, js: &str, args: Vec<Value>) -> Value {
         self.driver
             .execute(js.to_owned(), args)

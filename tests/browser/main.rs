@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod finding_keys;
 mod harness;
 
 use std::sync::Arc;
@@ -281,7 +282,7 @@ async fn paste(chrome: &Chrome) -> String {
     chrome
         .script("document.getElementById('paste-target').remove();", vec![])
         .await;
-    chrome.el("[data-copy]").await.focus().await.unwrap();
+    chrome.script("window.pasteReturn.focus();", vec![]).await;
     pasted
 }
 
