@@ -11,15 +11,26 @@
   }
 
   function fallbackCopy(input) {
-    input.focus();
+    input.focus({ preventScroll: true });
     input.select();
     try { return document.execCommand("copy"); } catch (e) { return false; }
   }
 
+  // Selects the value as the page shows it beside its button (a <code>), so
+  // that Ctrl+C copies it; false when it is not there.
+  function selectShown(button, text) {
+    var shown = button.parentNode.querySelector("code");
+    if (!shown || shown.textContent !== text) { return false; }
+    var range = document.createRange();
+    range.selectNodeContents(shown);
+    window.getSelection().removeAllRanges();
+    window.getSelection().addRange(range);
+    return true;
+  }
+
   // A value shown on the page (a Key ID): copied through a hidden field when
-  // the clipboard API is not available.
+  // the clipboard API is not available, else selected for Ctrl+C.
   function copyText(button, text) {
-    var label = button.textContent;
     var done = function () {
       button.firstChild.textContent = "Copied";
       announce("Key ID " + text + " copied to the clipboard.");
@@ -34,14 +45,19 @@
       var copied = fallbackCopy(field);
       document.body.removeChild(field);
       button.focus();
-      if (copied) { done(); } else { announce("Select the Key ID and press Ctrl+C (or ⌘C) to copy it."); }
+      if (copied) {
+        done();
+      } else if (selectShown(button, text)) {
+        announce("The Key ID is selected: press Ctrl+C (or ⌘C) to copy it.");
+      } else {
+        announce("Select the Key ID and press Ctrl+C (or ⌘C) to copy it.");
+      }
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, fallback);
     } else {
       fallback();
     }
-    return label;
   }
 
   document.addEventListener("click", function (event) {
@@ -71,6 +87,12 @@
     } else {
       failed();
     }
+  });
+
+  // A form that may hold a pasted whole key is put back as the server wrote it
+  // when the page is left, so Back never shows that key in it again.
+  window.addEventListener("pagehide", function () {
+    document.querySelectorAll("form[data-reset-on-leave]").forEach(function (form) { form.reset(); });
   });
 
   // Times: the server writes UTC; show them in the reader's time zone, keep the

@@ -19,6 +19,8 @@ use thirtyfour::prelude::*;
 /// How long a query waits for an element (a page load after a click, say).
 const WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(25);
+/// Chromium's narrowest window, in CSS pixels.
+const NARROWEST_WINDOW: u32 = 500;
 
 /// What the tests pass to Chromium: headless, no sandbox (CI runs as root), and
 /// no background traffic to the outside world (this machine's network is closed).
@@ -163,6 +165,17 @@ impl Chrome {
             options.width, options.height
         ))
         .unwrap();
+        // Chromium's windows are never narrower than 500 px: a phone's width
+        // is had by emulating its screen.
+        if options.width < NARROWEST_WINDOW {
+            caps.add_experimental_option(
+                "mobileEmulation",
+                json!({ "deviceMetrics": {
+                    "width": options.width, "height": options.height, "pixelRatio": 1.0
+                } }),
+            )
+            .unwrap();
+        }
         if !options.javascript {
             caps.add_experimental_option(
                 "prefs",
@@ -352,6 +365,46 @@ impl Chrome {
         self.driver.source().await.expect("page source")
     }
 
+    /// Waits until `js` (the body of a function) returns true; fails after
+    /// the usual wait, saying `what` was expected.
+    pub async fn wait_until(&self, what: &str, js: &str) {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if self.script(js, vec![]).await == json!(true) {
+                return;
+            }
+            actix_web::rt::time::sleep(POLL).await;
+        }
+        panic!("{what}: not so within {WAIT:?} on {}", self.path().await);
+    }
+
+    /// Waits until the address (path and query) is `path`, after the
+    /// browser's Back or Forward.
+    pub async fn wait_for_path(&self, path: &str) {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if self.path().await == path {
+                return;
+            }
+            actix_web::rt::time::sleep(POLL).await;
+        }
+        panic!(
+            "expected {path}, but the browser is at {}",
+            self.path().await
+        );
+    }
+
+    /// The text of every element matching `css`, trimmed, in page order.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let found = self
+            .script(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.trim());",
+                vec![json!(css)],
+            )
+            .await;
+        serde_json::from_value(found).expect("a list of texts")
+    }
+
     pub async fn script(&self, js: &str, args: Vec<Value>) -> Value {
         self.driver
             .execute(js.to_owned(), args)
@@ -510,6 +563,14 @@ impl Chrome {
             "Tab never reached {target} on {}; it went through {seen:?}",
             self.path().await
         );
+    }
+
+    /// The width of the page's viewport, in CSS pixels.
+    pub async fn inner_width(&self) -> u64 {
+        self.script("return window.innerWidth;", vec![])
+            .await
+            .as_u64()
+            .expect("a width")
     }
 
     /// Whether the document is wider than the window (a sideways scroll).

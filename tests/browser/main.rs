@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod finding_keys;
 mod harness;
 
 use std::sync::Arc;
@@ -264,11 +265,13 @@ async fn a_key_is_generated_copied_once_listed_masked_and_deleted() {
     );
 }
 
-/// Pastes the clipboard into a scratch text area and returns what arrived.
+/// Pastes the clipboard into a scratch text area and returns what arrived;
+/// focus then goes back where it was.
 async fn paste(chrome: &Chrome) -> String {
     chrome
         .script(
-            r#"const t = document.createElement("textarea");
+            r#"window.pasteReturn = document.activeElement;
+            const t = document.createElement("textarea");
             t.id = "paste-target"; t.setAttribute("aria-label", "paste");
             document.body.appendChild(t); t.focus();"#,
             vec![],
@@ -279,7 +282,7 @@ async fn paste(chrome: &Chrome) -> String {
     chrome
         .script("document.getElementById('paste-target').remove();", vec![])
         .await;
-    chrome.el("[data-copy]").await.focus().await.unwrap();
+    chrome.script("window.pasteReturn.focus();", vec![]).await;
     pasted
 }
 
@@ -567,6 +570,7 @@ async fn the_console_reads_well_at_phone_width() {
     };
     Chrome::run(&app.base, "phone", phone, |chrome| async move {
         sign_in(&chrome, &email).await;
+        assert_eq!(chrome.inner_width().await, 390);
         assert!(
             !chrome.scrolls_sideways().await,
             "the empty list scrolls sideways"
