@@ -278,7 +278,10 @@ async fn filters_and_sorts_live_in_the_address_and_pages_follow_the_browser_hist
 
             chrome.follow(".pagination a", "Next").await;
             let second = chrome.path().await;
-            assert!(second.starts_with(&format!("{BY_NAME}&after=")), "{second}");
+            assert!(
+                second.starts_with(&format!("{BY_NAME}&cursor=")),
+                "{second}"
+            );
             assert_eq!(listed(&chrome).await, senders(21..=SENDERS));
             assert_eq!(pager_links(&chrome).await, ["First", "Previous"]);
             assert_form_shows_tsms_by_name(&chrome).await;
@@ -299,7 +302,7 @@ async fn filters_and_sorts_live_in_the_address_and_pages_follow_the_browser_hist
             chrome.follow(".pagination a", "Previous").await;
             let previous = chrome.path().await;
             assert!(
-                previous.starts_with(&format!("{BY_NAME}&before=")),
+                previous.starts_with(&format!("{BY_NAME}&cursor=")),
                 "{previous}"
             );
             assert_eq!(listed(&chrome).await, senders(1..=20));
