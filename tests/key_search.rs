@@ -677,7 +677,7 @@ async fn bad_addresses_say_what_is_wrong_and_link_back(backend: Backend) {
         ),
         (
             "page=40000",
-            "The address has a parameter the key list does not know: “page”.",
+            "The key list has no page numbers: start from the first page and follow Next.",
         ),
         ("sort=colour", "The list cannot be sorted by “colour”."),
         (

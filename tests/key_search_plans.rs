@@ -62,6 +62,21 @@ fn check(backend: Backend, query: &str, statement: &Statement, analyzed: bool) {
             !whole_table || statement.rows > key_search::CANDIDATES,
             "a lookup scans the table for few keys: {context}"
         );
+        // And the index it reads holds its condition (not merely the listed keys).
+        let by_condition = match backend {
+            Backend::Sqlite => plan.contains("SEARCH ") || plan.contains("VIRTUAL TABLE INDEX"),
+            Backend::Postgres => plan.contains("Index Cond:") || plan.contains("Recheck Cond:"),
+        };
+        assert!(
+            by_condition || statement.rows > key_search::CANDIDATES,
+            "a lookup reads an index without its condition: {context}"
+        );
+        if sql.contains("chr(1)") {
+            assert!(
+                plan.contains("api_keys_listed_text"),
+                "text search without the trigram index: {context}"
+            );
+        }
         assert!(!sorts, "a lookup sorts: {context}");
     } else if sql.starts_with("SELECT COUNT(*) AS n FROM (") {
         // Bounded by its LIMIT: any scan, never a sort.

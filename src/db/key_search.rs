@@ -84,7 +84,10 @@ pub fn find_keys(conn: &mut DbConn, request: &ListRequest, size: usize) -> Query
 /// `CANDIDATES` ids, yet without fresh statistics PostgreSQL guesses a large
 /// table small and would read all of it (a sequential or bitmap scan) and sort
 /// it. Pricing those out leaves it the index walks; a sort that has no
-/// alternative (of candidates only) still happens.
+/// alternative (of candidates only) still happens. (The priced-out plans'
+/// huge costs would also switch on JIT compiling, which costs more than
+/// these statements take: it is off too.) The trigram index is read by
+/// bitmap only, so its lookup turns bitmaps back on for itself.
 fn planned<T>(
     conn: &mut DbConn,
     run: impl FnOnce(&mut DbConn) -> QueryResult<T>,
@@ -96,7 +99,7 @@ fn planned<T>(
         diesel::connection::SimpleConnection::batch_execute(
             conn,
             "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; \
-             SET LOCAL enable_sort = off",
+             SET LOCAL enable_sort = off; SET LOCAL jit = off",
         )?;
         run(conn)
     })
@@ -480,6 +483,27 @@ impl<'c> Finder<'c> {
         }
     }
 
+    /// Runs `read` with bitmap scans allowed (PostgreSQL's GIN indexes,
+    /// the trigram one among them, are read no other way).
+    fn with_bitmaps<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> QueryResult<T>,
+    ) -> QueryResult<T> {
+        if !self.is_postgres() {
+            return read(self);
+        }
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *self.conn,
+            "SET LOCAL enable_bitmapscan = on",
+        )?;
+        let result = read(self);
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *self.conn,
+            "SET LOCAL enable_bitmapscan = off",
+        )?;
+        result
+    }
+
     /// Users whose email contains the search text (there are few users).
     fn people_matching(&mut self, folded: &str) -> QueryResult<Vec<String>> {
         let mut sql = Sql::new("SELECT id FROM users WHERE lower(email) LIKE ");
@@ -559,8 +583,9 @@ impl<'c> Finder<'c> {
         }
         let text = if self.is_postgres() {
             (search.folded.chars().count() >= 3).then(|| {
+                // Deleted keys too: the candidates are filtered afterwards.
                 let mut sql = Sql::new(
-                    "SELECT id FROM api_keys WHERE deleted_at IS NULL AND \
+                    "SELECT id FROM api_keys WHERE \
                      (lower(name) || chr(1) || lower(contact_email)) LIKE ",
                 );
                 sql.text(&contains_pattern(&search.folded))
@@ -585,7 +610,12 @@ impl<'c> Finder<'c> {
         if self.is_postgres() {
             text.push(&format!(" LIMIT {}", CANDIDATES + 1));
         }
-        let mut lookups = vec![text];
+        let text_ids = self.with_bitmaps(|finder| finder.ids(&text))?;
+        if text_ids.len() > CANDIDATES {
+            return Ok(None);
+        }
+        found.extend(text_ids);
+        let mut lookups = Vec::new();
         if let Some(last_four) = &search.last_four {
             let mut sql =
                 Sql::new("SELECT id FROM api_keys WHERE deleted_at IS NULL AND last_four = ");
