@@ -2,6 +2,8 @@
 //! driving `wrk` and reading its figures, and reading resident memory.
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
