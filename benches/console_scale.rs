@@ -412,8 +412,8 @@ fn probes(t: &Targets) -> Vec<Probe> {
         request: Asks::Get(path),
         expect: Expect::Shows(shows.to_owned()),
     };
-    // Every listed key shows this before its id.
-    let a_row = "key-id\">ID <code>";
+    // Every listed key has a Copy button for its Key ID.
+    let a_row = "data-copy-text=\"";
     vec![
         probe("first page of the key list", LIST.into(), &t.own_id),
         probe(
@@ -490,8 +490,7 @@ async fn measure(base: &str, pid: u32, t: &Targets, settings: &Settings) -> Repo
     let csv = export_csv(&console, pid, t.live).await;
     let verify_alone = verify_rps(&console, t, settings);
     let (verify_paging, pages_during) = verification(&console, t, settings, PAGING_PAUSE);
-    let (verify_flooded, pages_flooded) =
-        verification(&console, t, settings, Duration::ZERO);
+    let (verify_flooded, pages_flooded) = verification(&console, t, settings, Duration::ZERO);
     Report {
         title: String::new(),
         keys: 0,
