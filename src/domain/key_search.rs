@@ -528,8 +528,8 @@ mod tests {
             .collect()
     }
 
-    fn read(list: &[(&str, &str)]) -> Result<ListRequest, String> {
-        let catalogue = Catalogue::parse(
+    fn catalogue() -> Catalogue {
+        Catalogue::parse(
             r#"
 [[type]]
 code = "ucd"
@@ -543,14 +543,126 @@ scheme = "bearer"
 disabled_from = "2025-10-15T00:00:00Z"
 "#,
         )
-        .unwrap();
-        let people = vec![("u1".to_owned(), "admin@example.com".to_owned())];
+        .unwrap()
+    }
+
+    fn people() -> Vec<(String, String)> {
+        vec![("u1".to_owned(), "admin@example.com".to_owned())]
+    }
+
+    fn read(list: &[(&str, &str)]) -> Result<ListRequest, String> {
+        let (catalogue, people) = (catalogue(), people());
         let cx = FilterContext {
             now: at("2026-11-26 12:00:00"),
             catalogue: &catalogue,
             people: &people,
         };
         read_request(&pairs(list), &cx)
+    }
+
+    #[test]
+    fn each_filter_offers_its_choices() {
+        let (catalogue, people) = (catalogue(), people());
+        let cx = FilterContext {
+            now: at("2026-11-26 12:00:00"),
+            catalogue: &catalogue,
+            people: &people,
+        };
+        let offered: Vec<(&str, &str, &str, Vec<(String, String)>)> = FILTERS
+            .iter()
+            .map(|f| {
+                let choices = (f.choices)(&cx)
+                    .into_iter()
+                    .map(|c| (c.value, c.label))
+                    .collect();
+                (f.param, f.label, f.any, choices)
+            })
+            .collect();
+        let owned = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            offered,
+            vec![
+                (
+                    "type",
+                    "Type",
+                    "Any type",
+                    owned(&[("ucd", "UCD"), ("webpush", "Web Push")])
+                ),
+                (
+                    "status",
+                    "Status",
+                    "Any status",
+                    owned(&[
+                        ("active", "Active"),
+                        ("expiring", "Expiring soon"),
+                        ("expired", "Expired"),
+                        ("disabled", "Disabled"),
+                    ])
+                ),
+                (
+                    "creator",
+                    "Created by",
+                    "Anyone",
+                    owned(&[("u1", "admin@example.com")])
+                ),
+                (
+                    "used",
+                    "Last used",
+                    "Any time",
+                    owned(&[
+                        ("never", "Never used"),
+                        ("30d", "Not in 30 days"),
+                        ("90d", "Not in 90 days")
+                    ])
+                ),
+            ]
+        );
+        // Every offered choice reads back as a filter.
+        for filter in FILTERS {
+            for choice in (filter.choices)(&cx) {
+                assert!(
+                    (filter.read)(&choice.value, &cx).is_some(),
+                    "{} {}",
+                    filter.param,
+                    choice.value
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sorts_are_named_in_the_address() {
+        let table = [
+            (SortKey::Created, "created"),
+            (SortKey::Expires, "expires"),
+            (SortKey::LastUsed, "last_used"),
+            (SortKey::Name, "name"),
+        ];
+        for (key, param) in table {
+            assert_eq!(key.param(), param);
+            let request = read(&[("sort", param), ("dir", "asc")]).unwrap();
+            assert_eq!(
+                request.sort,
+                Sort {
+                    key,
+                    descending: false
+                }
+            );
+        }
+        assert_eq!(
+            read(&[]).unwrap().sort,
+            Sort {
+                key: SortKey::Created,
+                descending: true
+            }
+        );
+        assert!(!read(&[("sort", "name")]).unwrap().is_filtered());
+        assert!(read(&[("q", "x")]).unwrap().is_filtered());
+        assert!(read(&[("type", "ucd")]).unwrap().is_filtered());
     }
 
     #[test]
