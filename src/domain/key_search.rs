@@ -568,7 +568,8 @@ disabled_from = "2025-10-15T00:00:00Z"
             catalogue: &catalogue,
             people: &people,
         };
-        let offered: Vec<(&str, &str, &str, Vec<(String, String)>)> = FILTERS
+        type Offered = (&'static str, &'static str, &'static str, Vec<(String, String)>);
+        let offered: Vec<Offered> = FILTERS
             .iter()
             .map(|f| {
                 let choices = (f.choices)(&cx)
