@@ -568,7 +568,12 @@ disabled_from = "2025-10-15T00:00:00Z"
             catalogue: &catalogue,
             people: &people,
         };
-        type Offered = (&'static str, &'static str, &'static str, Vec<(String, String)>);
+        type Offered = (
+            &'static str,
+            &'static str,
+            &'static str,
+            Vec<(String, String)>,
+        );
         let offered: Vec<Offered> = FILTERS
             .iter()
             .map(|f| {
@@ -690,6 +695,10 @@ disabled_from = "2025-10-15T00:00:00Z"
             assert_eq!(search.folded, *folded, "{typed}");
         }
         assert_eq!(read_search("   ").unwrap(), SearchText::Empty);
+        assert!(matches!(
+            read_search(&"x".repeat(200)),
+            Ok(SearchText::Text(_))
+        ));
         assert!(read_search(&"x".repeat(201)).is_err());
         assert!(read_search("a\u{1}b").is_err());
     }
@@ -836,6 +845,29 @@ disabled_from = "2025-10-15T00:00:00Z"
             Position::from_cursor(&cursor, SortKey::Expires),
             Some(never.clone())
         );
+        assert_eq!(
+            Position::from_cursor(&cursor, SortKey::LastUsed),
+            Some(never.clone())
+        );
+        let used = Position {
+            value: SortValue::Time(Some(at("2026-11-20 08:30:00"))),
+            id: "QdsLvr183cL0".into(),
+        };
+        let used_cursor = used.cursor(Direction::After);
+        assert_eq!(
+            Position::from_cursor(&used_cursor, SortKey::LastUsed),
+            Some(used.clone())
+        );
+        assert_eq!(
+            Position::from_cursor(&used_cursor, SortKey::Expires),
+            Some(used)
+        );
+        // Only the word for "no value" stands for a missing time.
+        let other = cursor::Cursor::after(vec![
+            Value::Text("later".into()),
+            Value::Text("QdsLvr183cL0".into()),
+        ]);
+        assert_eq!(Position::from_cursor(&other, SortKey::Expires), None);
         assert_eq!(Position::from_cursor(&cursor, SortKey::Created), None);
         let name = Position {
             value: SortValue::Text("a|b key".into()),
