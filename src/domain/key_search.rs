@@ -641,6 +641,20 @@ disabled_from = "2025-10-15T00:00:00Z"
     }
 
     #[test]
+    fn long_values_are_cut_short_in_messages() {
+        let forty = "t".repeat(40);
+        assert_eq!(
+            read(&[("type", &forty)]).unwrap_err(),
+            format!("“{forty}” is not a choice of the Type filter.")
+        );
+        let long = format!("{forty}xyz");
+        assert_eq!(
+            read(&[("type", &long)]).unwrap_err(),
+            format!("“{forty}…” is not a choice of the Type filter.")
+        );
+    }
+
+    #[test]
     fn sorts_are_named_in_the_address() {
         let table = [
             (SortKey::Created, "created"),
