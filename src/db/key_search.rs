@@ -19,6 +19,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::db::DbConn;
+use crate::db::count::Counted;
 use crate::domain::cursor::Direction;
 use crate::domain::key_search::{Condition, ListRequest, Position, Search, SortKey, SortValue};
 
@@ -30,14 +31,6 @@ pub const COUNT_CAP: i64 = 10_000;
 pub const FILTERED_COUNT_CAP: i64 = 1_000;
 /// Most people a search's text can match as creators.
 const MATCHING_PEOPLE: i64 = 100;
-
-/// How many keys the selection holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Count {
-    Exact(i64),
-    /// At least this many; counting on would be slow.
-    AtLeast(i64),
-}
 
 /// One page of the list, in the order asked for.
 #[derive(Debug, Default)]
@@ -64,7 +57,7 @@ pub fn find_page(
     conn: &mut DbConn,
     request: &ListRequest,
     size: usize,
-) -> QueryResult<(Page, Count)> {
+) -> QueryResult<(Page, Counted)> {
     planned(conn, |conn| Finder::new(conn, false).run(request, size))
 }
 
@@ -472,7 +465,7 @@ impl<'c> Finder<'c> {
         Ok(n)
     }
 
-    fn run(&mut self, request: &ListRequest, size: usize) -> QueryResult<(Page, Count)> {
+    fn run(&mut self, request: &ListRequest, size: usize) -> QueryResult<(Page, Counted)> {
         let creators = match &request.search {
             Some(search) => self.people_matching(&search.folded)?,
             None => Vec::new(),
@@ -727,9 +720,9 @@ impl<'c> Finder<'c> {
         creators: &[String],
         ids: &[String],
         size: usize,
-    ) -> QueryResult<(Page, Count)> {
+    ) -> QueryResult<(Page, Counted)> {
         if ids.is_empty() {
-            return Ok((Page::default(), Count::Exact(0)));
+            return Ok((Page::default(), Counted::Exactly(0)));
         }
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM api_keys");
         count.push(LISTED_BY_ID).list(ids);
@@ -767,7 +760,7 @@ impl<'c> Finder<'c> {
                 finder.placed(&sql)
             };
         let page = read_page(self, request, size, &mut reader)?;
-        Ok((page, Count::Exact(total)))
+        Ok((page, Counted::Exactly(total)))
     }
 
     fn page_by_walking(
@@ -775,7 +768,7 @@ impl<'c> Finder<'c> {
         request: &ListRequest,
         creators: &[String],
         size: usize,
-    ) -> QueryResult<(Page, Count)> {
+    ) -> QueryResult<(Page, Counted)> {
         let cap = if request.is_filtered() {
             FILTERED_COUNT_CAP
         } else {
@@ -804,9 +797,9 @@ impl<'c> Finder<'c> {
             0
         };
         let total = if counted > cap {
-            Count::AtLeast(cap)
+            Counted::MoreThan(cap)
         } else {
-            Count::Exact(counted)
+            Counted::Exactly(counted)
         };
         let column = format!("api_keys.{}", sort_column(key));
         let mut reader = |finder: &mut Self,

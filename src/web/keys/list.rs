@@ -6,7 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::db::key_search::{self, Count, ListedKey};
+use crate::db::count::Counted;
+use crate::db::key_search::{self, ListedKey};
 use crate::db::{usage, users};
 use crate::domain::cursor::Direction;
 use crate::domain::key_search::{
@@ -256,7 +257,7 @@ fn search_form(
     }
 }
 
-fn page_links(request: &ListRequest, found: &key_search::Page, count: Count) -> PageLinks {
+fn page_links(request: &ListRequest, found: &key_search::Page, count: Counted) -> PageLinks {
     let link = |extra: &[(&str, &str)]| {
         let query = request.query_string(extra);
         if query.is_empty() {
@@ -281,14 +282,14 @@ fn page_links(request: &ListRequest, found: &key_search::Page, count: Count) -> 
         next: last_cursor
             .filter(|_| found.has_after)
             .map(|c| link(&[("cursor", &c)])),
-        count: match count {
-            Count::Exact(n) => format!(
-                "{} {}",
-                crate::db::count::thousands(n),
-                if n == 1 { "key" } else { "keys" }
-            ),
-            Count::AtLeast(n) => format!("{}+ keys", crate::db::count::thousands(n)),
-        },
+        count: format!(
+            "{count} {}",
+            if count == Counted::Exactly(1) {
+                "key"
+            } else {
+                "keys"
+            }
+        ),
         past_the_end: found.keys.is_empty()
             && matches!(
                 request.from,
