@@ -39,6 +39,11 @@ pub mod action {
     pub const KEY_CREATED: &str = "key.created";
     pub const KEY_DELETED: &str = "key.deleted";
     pub const KEY_RATE_LIMIT_CHANGED: &str = "key.rate_limit_changed";
+    pub const KEY_UPDATED: &str = "key.updated";
+    pub const KEY_DISABLED: &str = "key.disabled";
+    pub const KEY_ENABLED: &str = "key.enabled";
+    pub const KEY_ROLLED: &str = "key.rolled";
+    pub const KEY_LEAKED: &str = "key.leaked";
     pub const LOGIN: &str = "auth.login";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
     pub const LOCKOUT: &str = "auth.lockout";

@@ -227,6 +227,10 @@ pub struct ListedKey {
     pub last_used_at: Option<NaiveDateTime>,
     #[diesel(sql_type = Nullable<Text>)]
     pub last_used_ip: Option<String>,
+    #[diesel(sql_type = Timestamp)]
+    pub changed_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub state: crate::db::keys::KeyState,
 }
 
 #[derive(QueryableByName)]
@@ -321,7 +325,11 @@ const PLACED: &str = "SELECT api_keys.id AS id, api_keys.type_code AS type_code,
      api_keys.last_four AS last_four, api_keys.allowed_ips AS allowed_ips, \
      api_keys.created_by AS created_by, api_keys.created_at AS created_at, \
      api_keys.expires_at AS expires_at, api_keys.rate_limit AS rate_limit, \
-     api_keys.last_used_at AS last_used_at, api_keys.last_used_ip AS last_used_ip FROM api_keys";
+     api_keys.last_used_at AS last_used_at, api_keys.last_used_ip AS last_used_ip, \
+     api_keys.changed_at AS changed_at, api_keys.disabled_at AS disabled_at, \
+     api_keys.disabled_by AS disabled_by, api_keys.replaced_by AS replaced_by, \
+     api_keys.replaces AS replaces, api_keys.stops_at AS stops_at, \
+     api_keys.leaked_at AS leaked_at, api_keys.leaked_where AS leaked_where FROM api_keys";
 
 /// Listed keys, for a walk: the order's partial index covers exactly these.
 const LISTED: &str = " WHERE api_keys.deleted_at IS NULL";
@@ -383,6 +391,8 @@ impl ListedKey {
             last_used_at: self.last_used_at,
             last_used_ip: self.last_used_ip,
             created_by_email,
+            changed_at: self.changed_at,
+            state: self.state,
         }
     }
 
@@ -526,11 +536,33 @@ impl<'c> Finder<'c> {
                     .push("type_code = ")
                     .text(code)
                     .push(" ORDER BY type_code"),
-                Condition::TypeIn(codes) if codes.is_empty() => return Ok(Some(Vec::new())),
-                Condition::TypeIn(codes) => sql
-                    .push("type_code IN ")
-                    .list(codes)
-                    .push(" ORDER BY type_code"),
+                Condition::Disabled(codes) => {
+                    // Switched-off keys, and keys of switched-off types: two lookups.
+                    sql.push("disabled_at IS NOT NULL ORDER BY disabled_at");
+                    let Some(mut ids) = self.at_most_candidates(&mut sql)? else {
+                        continue;
+                    };
+                    if !codes.is_empty() {
+                        let mut by_type =
+                            Sql::new("SELECT id FROM api_keys WHERE deleted_at IS NULL AND ");
+                        by_type
+                            .push("type_code IN ")
+                            .list(codes)
+                            .push(" ORDER BY type_code");
+                        let Some(more) = self.at_most_candidates(&mut by_type)? else {
+                            continue;
+                        };
+                        ids.extend(more);
+                        ids.sort();
+                        ids.dedup();
+                    }
+                    if ids.len() <= CANDIDATES {
+                        return Ok(Some(ids));
+                    }
+                    continue;
+                }
+                Condition::Rolled => sql.push("replaced_by IS NOT NULL ORDER BY stops_at"),
+                Condition::Leaked => sql.push("leaked_at IS NOT NULL ORDER BY leaked_at"),
                 Condition::CreatedBy(user) => sql
                     .push("created_by = ")
                     .text(user)
@@ -546,7 +578,8 @@ impl<'c> Finder<'c> {
                     .time(*at)
                     .push(" ORDER BY expires_at"),
                 Condition::NeverUsed => sql.push("last_used_at IS NULL ORDER BY last_used_at"),
-                Condition::TypeNotIn(_)
+                Condition::NotDisabled(_)
+                | Condition::NotRolled
                 | Condition::ExpiresAfter(_)
                 | Condition::UnusedSince(_) => continue,
             };
@@ -656,12 +689,25 @@ impl<'c> Finder<'c> {
             sql.push(" AND ");
             match condition {
                 Condition::TypeIs(code) => sql.push(&hidden("type_code")).push(" = ").text(code),
-                Condition::TypeIn(codes) if codes.is_empty() => sql.push("1 = 0"),
-                Condition::TypeIn(codes) => sql.push(&hidden("type_code")).push(" IN ").list(codes),
-                Condition::TypeNotIn(codes) if codes.is_empty() => sql.push("1 = 1"),
-                Condition::TypeNotIn(codes) => {
-                    sql.push(&hidden("type_code")).push(" NOT IN ").list(codes)
+                Condition::Disabled(codes) => {
+                    sql.push(&format!("({} IS NOT NULL", hidden("disabled_at")));
+                    if !codes.is_empty() {
+                        sql.push(&format!(" OR {} IN ", hidden("type_code")))
+                            .list(codes);
+                    }
+                    sql.push(")")
                 }
+                Condition::NotDisabled(codes) => {
+                    sql.push(&format!("{} IS NULL", hidden("disabled_at")));
+                    if !codes.is_empty() {
+                        sql.push(&format!(" AND {} NOT IN ", hidden("type_code")))
+                            .list(codes);
+                    }
+                    &mut *sql
+                }
+                Condition::Rolled => sql.push(&hidden("replaced_by")).push(" IS NOT NULL"),
+                Condition::NotRolled => sql.push(&hidden("replaced_by")).push(" IS NULL"),
+                Condition::Leaked => sql.push(&hidden("leaked_at")).push(" IS NOT NULL"),
                 Condition::CreatedBy(user) => {
                     sql.push(&hidden("created_by")).push(" = ").text(user)
                 }

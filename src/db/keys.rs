@@ -121,7 +121,44 @@ pub struct KeyView {
     pub last_used_at: Option<NaiveDateTime>,
     pub last_used_ip: Option<String>,
     pub created_by_email: Option<String>,
+    pub changed_at: NaiveDateTime,
+    pub state: KeyState,
 }
+
+/// Where a key stands besides its expiry: switched off, rolled, reported leaked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, QueryableByName)]
+#[diesel(table_name = api_keys)]
+pub struct KeyState {
+    pub disabled_at: Option<NaiveDateTime>,
+    /// Who switched it off, in words: an email, or "a leak report".
+    pub disabled_by: Option<String>,
+    pub replaced_by: Option<String>,
+    pub replaces: Option<String>,
+    /// When a rolled key stops (or stopped) working.
+    pub stops_at: Option<NaiveDateTime>,
+    pub leaked_at: Option<NaiveDateTime>,
+    pub leaked_where: Option<String>,
+}
+
+type KeyStateColumns = (
+    api_keys::disabled_at,
+    api_keys::disabled_by,
+    api_keys::replaced_by,
+    api_keys::replaces,
+    api_keys::stops_at,
+    api_keys::leaked_at,
+    api_keys::leaked_where,
+);
+
+const KEY_STATE_COLUMNS: KeyStateColumns = (
+    api_keys::disabled_at,
+    api_keys::disabled_by,
+    api_keys::replaced_by,
+    api_keys::replaces,
+    api_keys::stops_at,
+    api_keys::leaked_at,
+    api_keys::leaked_where,
+);
 
 type KeyViewColumns = (
     api_keys::id,
@@ -137,6 +174,8 @@ type KeyViewColumns = (
     api_keys::last_used_at,
     api_keys::last_used_ip,
     diesel::dsl::Nullable<users::email>,
+    api_keys::changed_at,
+    KeyStateColumns,
 );
 
 fn key_view_columns() -> KeyViewColumns {
@@ -154,6 +193,8 @@ fn key_view_columns() -> KeyViewColumns {
         api_keys::last_used_at,
         api_keys::last_used_ip,
         users::email.nullable(),
+        api_keys::changed_at,
+        KEY_STATE_COLUMNS,
     )
 }
 
@@ -217,10 +258,13 @@ fn lock_type(conn: &mut DbConn, code: &str) -> QueryResult<()> {
 }
 
 /// Keys that count against a type's limit: not deleted and not expired.
+/// Switched-off keys count; a rolled key does not (its replacement does, so
+/// the two count as one and a type at its limit can still be rolled).
 pub fn active_count(conn: &mut DbConn, type_code: &str, now: NaiveDateTime) -> QueryResult<i64> {
     api_keys::table
         .filter(api_keys::type_code.eq(type_code))
         .filter(api_keys::deleted_at.is_null())
+        .filter(api_keys::replaced_by.is_null())
         .filter(
             api_keys::expires_at
                 .is_null()
@@ -320,6 +364,8 @@ pub struct VerifyRow {
     pub rate_limit: Option<i32>,
     pub deleted: bool,
     pub changed_at: NaiveDateTime,
+    pub disabled: bool,
+    pub stops_at: Option<NaiveDateTime>,
 }
 
 type VerifyColumns = (
@@ -334,6 +380,8 @@ type VerifyColumns = (
     api_keys::rate_limit,
     diesel::dsl::IsNotNull<api_keys::deleted_at>,
     api_keys::changed_at,
+    diesel::dsl::IsNotNull<api_keys::disabled_at>,
+    api_keys::stops_at,
 );
 
 fn verify_columns() -> VerifyColumns {
@@ -349,6 +397,8 @@ fn verify_columns() -> VerifyColumns {
         api_keys::rate_limit,
         api_keys::deleted_at.is_not_null(),
         api_keys::changed_at,
+        api_keys::disabled_at.is_not_null(),
+        api_keys::stops_at,
     )
 }
 
@@ -366,6 +416,8 @@ impl From<&NewKeyRow> for VerifyRow {
             rate_limit: key.rate_limit,
             deleted: false,
             changed_at: key.changed_at,
+            disabled: false,
+            stops_at: None,
         }
     }
 }
@@ -418,3 +470,201 @@ pub fn set_rate_limit(
             .execute(conn)
     })
 }
+
+/// What the edit form may change.
+#[derive(Debug, Clone)]
+pub struct KeyEdit {
+    pub name: String,
+    pub contact_email: String,
+    /// Canonical, as `IpAllowlist::to_stored` writes it.
+    pub allowed_ips: String,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum EditOutcome {
+    Saved,
+    /// No live key has this id.
+    Gone,
+    /// The key changed after the form was opened (another tab, another
+    /// Administrator): nothing was written.
+    ChangedMeanwhile,
+}
+
+/// Writes an edit made on a form opened when the key's row was last changed
+/// at `seen`, so two people editing at once never overwrite each other unseen.
+pub fn edit(
+    conn: &mut DbConn,
+    id: &str,
+    seen: NaiveDateTime,
+    edit: &KeyEdit,
+    at: NaiveDateTime,
+    event: &AuditEvent,
+) -> QueryResult<EditOutcome> {
+    write_transaction(conn, |conn| {
+        let written = diesel::update(live_key(id).filter(api_keys::changed_at.eq(seen)))
+            .set((
+                api_keys::name.eq(&edit.name),
+                api_keys::contact_email.eq(&edit.contact_email),
+                api_keys::allowed_ips.eq(&edit.allowed_ips),
+                api_keys::expires_at.eq(edit.expires_at),
+                api_keys::changed_at.eq(at),
+            ))
+            .execute(conn)?;
+        if written == 1 {
+            audit::record(conn, event)?;
+            return Ok(EditOutcome::Saved);
+        }
+        let exists = diesel::select(diesel::dsl::exists(live_key(id))).get_result(conn)?;
+        Ok(if exists {
+            EditOutcome::ChangedMeanwhile
+        } else {
+            EditOutcome::Gone
+        })
+    })
+}
+
+/// Switches a live key off (`by` says who, in words) or back on. Returns
+/// false when there is no such live key or it already was in that state
+/// (then nothing is recorded).
+pub fn set_disabled(
+    conn: &mut DbConn,
+    id: &str,
+    by: Option<&str>,
+    at: NaiveDateTime,
+    event: &AuditEvent,
+) -> QueryResult<bool> {
+    change_live_key(conn, event, |conn| match by {
+        Some(by) => diesel::update(live_key(id).filter(api_keys::disabled_at.is_null()))
+            .set((
+                api_keys::disabled_at.eq(at),
+                api_keys::disabled_by.eq(by),
+                api_keys::changed_at.eq(at),
+            ))
+            .execute(conn),
+        None => diesel::update(live_key(id).filter(api_keys::disabled_at.is_not_null()))
+            .set((
+                api_keys::disabled_at.eq(None::<NaiveDateTime>),
+                api_keys::disabled_by.eq(None::<String>),
+                api_keys::changed_at.eq(at),
+            ))
+            .execute(conn),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RollError {
+    #[error("there is no such key")]
+    Gone,
+    #[error("the key was already rolled")]
+    AlreadyRolled,
+    #[error("the key has expired")]
+    Expired,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Rolls a key: the old one names its replacement and stops working at
+/// `stops_at`; the replacement is stored naming the old one. One transaction,
+/// and the old row is claimed by a conditional update, so however many
+/// requests roll the same key at once (tabs, instances) exactly one succeeds.
+pub fn roll(
+    conn: &mut DbConn,
+    old_id: &str,
+    replacement: &NewKeyRow,
+    stops_at: NaiveDateTime,
+    events: &[AuditEvent],
+) -> Result<(), RollError> {
+    let at = replacement.created_at;
+    write_transaction(conn, |conn| {
+        let claimed = diesel::update(
+            live_key(old_id)
+                .filter(api_keys::replaced_by.is_null())
+                .filter(
+                    api_keys::expires_at
+                        .is_null()
+                        .or(api_keys::expires_at.gt(at)),
+                ),
+        )
+        .set((
+            api_keys::replaced_by.eq(&replacement.id),
+            api_keys::stops_at.eq(stops_at),
+            api_keys::changed_at.eq(at),
+        ))
+        .execute(conn)?;
+        if claimed != 1 {
+            let state: Option<(Option<String>, Option<NaiveDateTime>)> = live_key(old_id)
+                .select((api_keys::replaced_by, api_keys::expires_at))
+                .first(conn)
+                .optional()?;
+            return Err(match state {
+                None => RollError::Gone,
+                Some((Some(_), _)) => RollError::AlreadyRolled,
+                Some((None, _)) => RollError::Expired,
+            });
+        }
+        diesel::insert_into(api_keys::table)
+            .values(replacement)
+            .execute(conn)?;
+        diesel::update(api_keys::table.find(&replacement.id))
+            .set(api_keys::replaces.eq(old_id))
+            .execute(conn)?;
+        for event in events {
+            audit::record(conn, event)?;
+        }
+        Ok(())
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakOutcome {
+    /// First report of this key: marked (and switched off if asked), recorded.
+    Marked,
+    /// Already reported: nothing changes.
+    AlreadyReported,
+    /// No live key has this id.
+    Gone,
+}
+
+/// Marks a live key as leaked (found at `found_at`) and, when `disable`,
+/// switches it off, recording `event`, all on the first report only.
+pub fn report_leaked(
+    conn: &mut DbConn,
+    id: &str,
+    found_at: &str,
+    disable: bool,
+    at: NaiveDateTime,
+    event: &AuditEvent,
+) -> QueryResult<LeakOutcome> {
+    write_transaction(conn, |conn| {
+        let marked = diesel::update(live_key(id).filter(api_keys::leaked_at.is_null()))
+            .set((
+                api_keys::leaked_at.eq(at),
+                api_keys::leaked_where.eq(found_at),
+                api_keys::changed_at.eq(at),
+            ))
+            .execute(conn)?;
+        if marked == 1 && disable {
+            // A key already switched off keeps who did it and when.
+            diesel::update(live_key(id).filter(api_keys::disabled_at.is_null()))
+                .set((
+                    api_keys::disabled_at.eq(at),
+                    api_keys::disabled_by.eq(LEAK_REPORT),
+                ))
+                .execute(conn)?;
+        }
+        if marked == 1 {
+            audit::record(conn, event)?;
+            return Ok(LeakOutcome::Marked);
+        }
+        let exists = diesel::select(diesel::dsl::exists(live_key(id))).get_result(conn)?;
+        Ok(if exists {
+            LeakOutcome::AlreadyReported
+        } else {
+            LeakOutcome::Gone
+        })
+    })
+}
+
+/// Who switched off a key found by a secret scanner, as the list says it.
+pub const LEAK_REPORT: &str = "a leak report";

@@ -38,6 +38,13 @@ diesel::table! {
         changed_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         last_used_ip -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamp>,
+        disabled_by -> Nullable<Text>,
+        replaced_by -> Nullable<Text>,
+        replaces -> Nullable<Text>,
+        stops_at -> Nullable<Timestamp>,
+        leaked_at -> Nullable<Timestamp>,
+        leaked_where -> Nullable<Text>,
     }
 }
 

@@ -83,31 +83,13 @@ impl KeyRequestForm {
         }
 
         let name = self.name.trim();
-        if name.is_empty() {
-            errors.push((
-                "name",
-                "Give the key a name, so people can tell what it is for.".into(),
-            ));
-        } else if name.chars().count() > MAX_NAME_CHARS {
-            errors.push((
-                "name",
-                format!("The name can be at most {MAX_NAME_CHARS} characters."),
-            ));
-        } else if name.chars().any(char::is_control) {
-            errors.push(("name", "The name cannot contain control characters.".into()));
+        if let Err(message) = check_name(name) {
+            errors.push(("name", message));
         }
 
         let email = self.contact_email.trim();
-        if email.is_empty() {
-            errors.push((
-                "contact_email",
-                "Enter a contact email for whoever owns this key.".into(),
-            ));
-        } else if email.chars().count() > MAX_EMAIL_CHARS || !email.validate_email() {
-            errors.push((
-                "contact_email",
-                "Enter a valid email address, such as ops@example.com.".into(),
-            ));
+        if let Err(message) = check_contact_email(email) {
+            errors.push(("contact_email", message));
         }
 
         let expiry = match self.expires.as_str() {
@@ -151,6 +133,32 @@ impl KeyRequestForm {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+/// A key's name (trimmed): present, at most 80 characters, no control characters.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        Err("Give the key a name, so people can tell what it is for.".into())
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(format!(
+            "The name can be at most {MAX_NAME_CHARS} characters."
+        ))
+    } else if name.chars().any(char::is_control) {
+        Err("The name cannot contain control characters.".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A key's contact email (trimmed).
+pub fn check_contact_email(email: &str) -> Result<(), String> {
+    if email.is_empty() {
+        Err("Enter a contact email for whoever owns this key.".into())
+    } else if email.chars().count() > MAX_EMAIL_CHARS || !email.validate_email() {
+        Err("Enter a valid email address, such as ops@example.com.".into())
+    } else {
+        Ok(())
     }
 }
 

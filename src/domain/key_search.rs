@@ -13,7 +13,7 @@ pub const PAGE_SIZE: usize = 20;
 /// Longest text the search box takes.
 pub const MAX_SEARCH_LEN: usize = 200;
 /// Keys that stop working within this long are "expiring soon".
-pub const EXPIRING_WITHIN: Duration = Duration::days(7);
+pub use crate::domain::key_state::EXPIRING_WITHIN;
 
 /// What one list request asks for, read from its query string.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +44,6 @@ pub struct Search {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     TypeIs(String),
-    TypeIn(Vec<String>),
-    TypeNotIn(Vec<String>),
     CreatedBy(String),
     /// Never expires, or expires after this instant.
     ExpiresAfter(NaiveDateTime),
@@ -59,6 +57,15 @@ pub enum Condition {
     NeverUsed,
     /// Last used before this instant, or never used and created before it.
     UnusedSince(NaiveDateTime),
+    /// The key is switched off, or its type is one of these.
+    Disabled(Vec<String>),
+    /// Neither the key nor its type (one of these) is switched off.
+    NotDisabled(Vec<String>),
+    /// Rolled to a replacement (in its grace period or past it).
+    Rolled,
+    NotRolled,
+    /// Reported leaked by a secret scanner.
+    Leaked,
 }
 
 /// What the filters need to know to read their values.
@@ -140,42 +147,68 @@ fn read_type(value: &str, cx: &FilterContext<'_>) -> Option<Vec<Condition>> {
         .map(|t| vec![Condition::TypeIs(t.code.clone())])
 }
 
-const STATUSES: &[(&str, &str)] = &[
-    ("active", "Active"),
-    ("expiring", "Expiring soon"),
-    ("expired", "Expired"),
-    ("disabled", "Disabled"),
+/// What a filter value stands for, given the request's context.
+type Conditions = fn(&FilterContext<'_>) -> Vec<Condition>;
+
+/// The status filter's choices: value, words, and the conditions that
+/// mirror the list's badge (`key_state::Status::of`): switched off wins over
+/// everything, then rolled, then expired, then expiring soon. "Leaked" is a
+/// mark of its own, shown beside the badge.
+const STATUSES: &[(&str, &str, Conditions)] = &[
+    ("active", "Active", |cx| {
+        working(cx, Condition::ExpiresAfter(cx.now + EXPIRING_WITHIN))
+    }),
+    ("expiring", "Expiring soon", |cx| {
+        working(
+            cx,
+            Condition::ExpiresBetween {
+                after: cx.now,
+                until: cx.now + EXPIRING_WITHIN,
+            },
+        )
+    }),
+    ("expired", "Expired", |cx| {
+        working(cx, Condition::ExpiredBy(cx.now))
+    }),
+    ("disabled", "Disabled", |cx| {
+        vec![Condition::Disabled(disabled_types(cx))]
+    }),
+    ("rolled", "Rolled", |cx| {
+        vec![
+            Condition::Rolled,
+            Condition::NotDisabled(disabled_types(cx)),
+        ]
+    }),
+    ("leaked", "Leaked", |_| vec![Condition::Leaked]),
 ];
 
-fn status_choices(_: &FilterContext<'_>) -> Vec<Choice> {
-    STATUSES.iter().map(|(v, l)| choice(v, l)).collect()
-}
-
-/// Mirrors the list's status badge: a switched-off type wins over everything,
-/// then expired, then expiring soon.
-fn read_status(value: &str, cx: &FilterContext<'_>) -> Option<Vec<Condition>> {
-    let disabled: Vec<String> = cx
-        .catalogue
+fn disabled_types(cx: &FilterContext<'_>) -> Vec<String> {
+    cx.catalogue
         .all()
         .iter()
         .filter(|t| t.is_disabled(cx.now))
         .map(|t| t.code.clone())
-        .collect();
-    let soon = cx.now + EXPIRING_WITHIN;
-    let not_disabled = Condition::TypeNotIn(disabled.clone());
-    Some(match value {
-        "active" => vec![not_disabled, Condition::ExpiresAfter(soon)],
-        "expiring" => vec![
-            not_disabled,
-            Condition::ExpiresBetween {
-                after: cx.now,
-                until: soon,
-            },
-        ],
-        "expired" => vec![not_disabled, Condition::ExpiredBy(cx.now)],
-        "disabled" => vec![Condition::TypeIn(disabled)],
-        _ => return None,
-    })
+        .collect()
+}
+
+/// Keys neither switched off nor rolled, that meet `expiry`.
+fn working(cx: &FilterContext<'_>, expiry: Condition) -> Vec<Condition> {
+    vec![
+        Condition::NotDisabled(disabled_types(cx)),
+        Condition::NotRolled,
+        expiry,
+    ]
+}
+
+fn status_choices(_: &FilterContext<'_>) -> Vec<Choice> {
+    STATUSES.iter().map(|(v, l, _)| choice(v, l)).collect()
+}
+
+fn read_status(value: &str, cx: &FilterContext<'_>) -> Option<Vec<Condition>> {
+    STATUSES
+        .iter()
+        .find(|(v, _, _)| *v == value)
+        .map(|(_, _, conditions)| conditions(cx))
 }
 
 fn creator_choices(cx: &FilterContext<'_>) -> Vec<Choice> {
@@ -607,6 +640,8 @@ disabled_from = "2025-10-15T00:00:00Z"
                         ("expiring", "Expiring soon"),
                         ("expired", "Expired"),
                         ("disabled", "Disabled"),
+                        ("rolled", "Rolled"),
+                        ("leaked", "Leaked"),
                     ])
                 ),
                 (
@@ -739,7 +774,8 @@ disabled_from = "2025-10-15T00:00:00Z"
             request.conditions,
             vec![
                 Condition::TypeIs("ucd".into()),
-                Condition::TypeNotIn(vec!["webpush".into()]),
+                Condition::NotDisabled(vec!["webpush".into()]),
+                Condition::NotRolled,
                 Condition::ExpiresBetween {
                     after: at("2026-11-26 12:00:00"),
                     until: at("2026-12-03 12:00:00"),
@@ -752,13 +788,14 @@ disabled_from = "2025-10-15T00:00:00Z"
             (
                 "status",
                 "disabled",
-                vec![Condition::TypeIn(vec!["webpush".into()])],
+                vec![Condition::Disabled(vec!["webpush".into()])],
             ),
             (
                 "status",
                 "expired",
                 vec![
-                    Condition::TypeNotIn(vec!["webpush".into()]),
+                    Condition::NotDisabled(vec!["webpush".into()]),
+                    Condition::NotRolled,
                     Condition::ExpiredBy(at("2026-11-26 12:00:00")),
                 ],
             ),
@@ -766,10 +803,20 @@ disabled_from = "2025-10-15T00:00:00Z"
                 "status",
                 "active",
                 vec![
-                    Condition::TypeNotIn(vec!["webpush".into()]),
+                    Condition::NotDisabled(vec!["webpush".into()]),
+                    Condition::NotRolled,
                     Condition::ExpiresAfter(at("2026-12-03 12:00:00")),
                 ],
             ),
+            (
+                "status",
+                "rolled",
+                vec![
+                    Condition::Rolled,
+                    Condition::NotDisabled(vec!["webpush".into()]),
+                ],
+            ),
+            ("status", "leaked", vec![Condition::Leaked]),
             ("used", "never", vec![Condition::NeverUsed]),
             (
                 "used",

@@ -36,6 +36,12 @@ pub enum Detail {
     TypeDisabled {
         from: NaiveDateTime,
     },
+    /// The key itself was switched off.
+    KeyDisabled,
+    /// The key was rolled and its grace period ended at this instant.
+    Retired {
+        at: NaiveDateTime,
+    },
     WrongType {
         expected: Box<str>,
         actual: Arc<str>,
@@ -71,6 +77,7 @@ impl Detail {
             Outcome::Expired => key
                 .expires_at
                 .map_or(Detail::None, |at| Detail::Expired { at }),
+            Outcome::Disabled if key.disabled => Detail::KeyDisabled,
             Outcome::Disabled => ctx
                 .type_disabled_from
                 .map_or(Detail::None, |from| Detail::TypeDisabled { from }),
@@ -120,7 +127,11 @@ impl Attempt {
             (Detail::TypeDisabled { from }, _) => {
                 format!("Keys of this type were switched off on {}", when(from))
             }
+            (Detail::KeyDisabled, _) => "The key is switched off".to_owned(),
             (_, Outcome::Disabled) => "Keys of this type are switched off".to_owned(),
+            (Detail::Retired { at }, _) => {
+                format!("The key was rolled; its grace period ended on {}", when(at))
+            }
             (Detail::WrongType { expected, actual }, _) => {
                 format!(
                     "The caller expected a key of type {expected}, and this key is of type {actual}"

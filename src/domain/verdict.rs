@@ -18,7 +18,7 @@ pub enum Outcome {
     NotFound,
     Malformed,
     Expired,
-    /// The key's type was switched off on a set date.
+    /// The key was switched off, or its type was on a set date.
     Disabled,
     IpNotAllowed,
     WrongType,
@@ -87,6 +87,10 @@ pub struct KeyRecord {
     pub changed_at: NaiveDateTime,
     pub allowlist: IpAllowlist,
     pub rate: Option<Box<Mutex<TokenBucket>>>,
+    /// Switched off by an Administrator or a leak report.
+    pub disabled: bool,
+    /// Rolled: from this instant the key answers like a deleted one.
+    pub stops_at: Option<NaiveDateTime>,
 }
 
 /// The circumstances of one check.
@@ -101,6 +105,9 @@ pub struct Context<'a> {
 /// The rules after the secret has matched, in order. Returns the outcome and,
 /// for `RateLimited`, the seconds until the next request would be allowed.
 pub fn judge(key: &KeyRecord, ctx: &Context<'_>) -> (Outcome, u64) {
+    if key.disabled {
+        return (Outcome::Disabled, 0);
+    }
     if key.expires_at.is_some_and(|at| at <= ctx.now) {
         return (Outcome::Expired, 0);
     }
@@ -147,6 +154,8 @@ mod tests {
             changed_at: now(),
             allowlist: IpAllowlist::default(),
             rate: None,
+            disabled: false,
+            stops_at: None,
         }
     }
 
@@ -180,6 +189,17 @@ mod tests {
         assert_eq!(judge(&key(), &c).0, Outcome::Valid);
         c.type_disabled_from = Some(now());
         assert_eq!(judge(&key(), &c).0, Outcome::Disabled);
+    }
+
+    #[test]
+    fn a_switched_off_key_is_disabled_before_any_other_rule() {
+        let mut k = key();
+        k.disabled = true;
+        k.expires_at = Some(now());
+        k.allowlist = IpAllowlist::parse("10.0.0.0/8").unwrap();
+        assert_eq!(judge(&k, &ctx()).0, Outcome::Disabled);
+        k.disabled = false;
+        assert_eq!(judge(&k, &ctx()).0, Outcome::Expired);
     }
 
     #[test]

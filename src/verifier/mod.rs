@@ -412,6 +412,13 @@ impl Verifier {
     }
 
     fn finish(&self, key: Arc<KeyRecord>, presented: &Presented<'_>) -> Verdict {
+        // A rolled key past its grace period answers like a deleted one (its
+        // log still says why, for whoever looks at the old key's page).
+        if let Some(at) = key.stops_at.filter(|at| *at <= presented.now) {
+            let detail = Detail::Retired { at };
+            self.log(&key, Outcome::NotFound, detail, presented, Holder::Unproven);
+            return Verdict::refused(Outcome::NotFound, "no such key");
+        }
         let ctx = Context {
             now: presented.now,
             client_ip: presented.client_ip,
@@ -509,6 +516,8 @@ impl Verifier {
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n > 0)
                 .map(|n| Box::new(Mutex::new(TokenBucket::per_minute(n, now)))),
+            disabled: row.disabled,
+            stops_at: row.stops_at,
         })
     }
 }

@@ -113,6 +113,20 @@ route_table! {
     "/settings/integrations/keys/{id}/rate-limit" {
         post => keys::detail::set_rate_limit, Needs(ManageKeys);
     }
+    "/settings/integrations/keys/{id}/edit" {
+        get => keys::change::edit_form, Needs(ManageKeys);
+        post => keys::change::edit_submit, Needs(ManageKeys);
+    }
+    "/settings/integrations/keys/{id}/disable" {
+        post => keys::change::disable, Needs(ManageKeys);
+    }
+    "/settings/integrations/keys/{id}/enable" {
+        post => keys::change::enable, Needs(ManageKeys);
+    }
+    "/settings/integrations/keys/{id}/roll" {
+        get => keys::roll::form, Needs(ManageKeys);
+        post => keys::roll::submit, Needs(ManageKeys);
+    }
     "/settings/integrations/keys/{id}/delete" {
         get => keys::delete::confirm, Needs(ManageKeys);
         post => keys::delete::submit, Needs(ManageKeys);
@@ -228,6 +242,12 @@ mod tests {
             ("post", "/settings/integrations/keys/new/{draft}", [false, false, false, true]),
             ("get", "/settings/integrations/keys/{id}", [false, false, true, true]),
             ("post", "/settings/integrations/keys/{id}/rate-limit", [false, false, false, true]),
+            ("get", "/settings/integrations/keys/{id}/edit", [false, false, false, true]),
+            ("post", "/settings/integrations/keys/{id}/edit", [false, false, false, true]),
+            ("post", "/settings/integrations/keys/{id}/disable", [false, false, false, true]),
+            ("post", "/settings/integrations/keys/{id}/enable", [false, false, false, true]),
+            ("get", "/settings/integrations/keys/{id}/roll", [false, false, false, true]),
+            ("post", "/settings/integrations/keys/{id}/roll", [false, false, false, true]),
             ("get", "/settings/integrations/keys/{id}/delete", [false, false, false, true]),
             ("post", "/settings/integrations/keys/{id}/delete", [false, false, false, true]),
             ("post", "/api/v1/keys/verify", [true, true, true, true]),

@@ -28,6 +28,8 @@ struct DetailPage {
     requests: RecentRequests,
     rate_limit_input: String,
     rate_error: Option<String>,
+    /// The key can be rolled (not already rolled, not expired).
+    roll_offered: bool,
 }
 
 /// The "Recent requests" section: the request log, filtered by outcome.
@@ -152,6 +154,7 @@ async fn detail_page(
         rate_error: None,
         chart: UsageChart::new(&rows, now.date()),
         requests: RecentRequests::new(&id, filter, logged),
+        roll_offered: crate::domain::key_state::roll_refusal(key.status).is_none(),
         key,
     })
 }

@@ -264,7 +264,7 @@ pub struct IpsForm {
 
 /// The first bad lines, and how many more there are. Errors about the whole
 /// list (line 0) are always shown.
-fn first_line_errors(errors: Vec<LineError>) -> (Vec<LineError>, usize) {
+pub(super) fn first_line_errors(errors: Vec<LineError>) -> (Vec<LineError>, usize) {
     let (mut lines, whole_list): (Vec<_>, Vec<_>) = errors.into_iter().partition(|e| e.line > 0);
     let more = lines.len().saturating_sub(SHOWN_LINE_ERRORS);
     lines.truncate(SHOWN_LINE_ERRORS);

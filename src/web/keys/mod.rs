@@ -1,9 +1,11 @@
 //! Settings > Integration Settings > API Keys.
 
+pub mod change;
 pub mod delete;
 pub mod detail;
 pub mod generate;
 pub mod list;
+pub mod roll;
 pub mod usage_chart;
 
 use chrono::NaiveDateTime;
@@ -11,6 +13,7 @@ use chrono::NaiveDateTime;
 use crate::db::keys::KeyView;
 use crate::domain::api_key;
 use crate::domain::ip_allowlist::IpAllowlist;
+use crate::domain::key_state::{StateFacts, Status};
 use crate::domain::key_type::Catalogue;
 use crate::web::error::AppError;
 use crate::web::views::Moment;
@@ -71,6 +74,9 @@ pub struct KeyRow {
     /// The stored list could not be read: verification refuses the key.
     pub ip_unreadable: bool,
     pub status: Status,
+    pub life: Life,
+    /// The row's change stamp: an edit form opened now carries it.
+    pub changed_at: NaiveDateTime,
     pub rate_limit: Option<i32>,
     pub last_used: Option<Moment>,
     pub last_used_ip: Option<String>,
@@ -82,39 +88,35 @@ pub struct KeyRow {
 
 /// Keys unused this long are flagged in the list.
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::days(90);
-/// Keys that stop working within this long are shown as expiring soon.
-pub const EXPIRING_WITHIN: chrono::Duration = chrono::Duration::days(7);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    ExpiringSoon,
-    Expired,
-    /// The key's type was switched off; its keys are refused.
-    Disabled,
-}
-
-impl Status {
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Active => "Active",
-            Status::ExpiringSoon => "Expiring soon",
-            Status::Expired => "Expired",
-            Status::Disabled => "Disabled",
-        }
-    }
-
-    pub fn css_class(self) -> &'static str {
-        match self {
-            Status::Active => "badge badge-active",
-            Status::ExpiringSoon => "badge badge-expiring",
-            Status::Expired => "badge badge-expired",
-            Status::Disabled => "badge badge-disabled",
-        }
-    }
+/// A key's life beyond its badge: who switched it off, what it was rolled
+/// to or from, where it leaked.
+#[derive(Debug, Default)]
+pub struct Life {
+    pub disabled: Option<(Moment, String)>,
+    pub replaced_by: Option<String>,
+    pub replaces: Option<String>,
+    pub leaked: Option<(Moment, String)>,
 }
 
 impl KeyRow {
+    /// The words beside the badge: when a rolled key stops, who switched a key off.
+    pub fn status_note(&self) -> Option<String> {
+        let when = |at: &chrono::NaiveDateTime| at.format("%Y-%m-%d %H:%M UTC").to_string();
+        match self.status {
+            Status::Rolled { stops_at } => Some(format!("Stops working at {}", when(&stops_at))),
+            Status::Retired { stopped_at } => {
+                Some(format!("Stopped working at {}", when(&stopped_at)))
+            }
+            Status::Disabled => self
+                .life
+                .disabled
+                .as_ref()
+                .map(|(at, by)| format!("By {by}, {}", at.text)),
+            _ => None,
+        }
+    }
+
     /// The masked key split where a narrow column may wrap it: `lk_type_` and `…last`.
     pub fn masked_parts(&self) -> (&str, &str) {
         self.masked
@@ -124,14 +126,25 @@ impl KeyRow {
     pub fn new(key: KeyView, catalogue: &Catalogue, now: NaiveDateTime) -> Self {
         let key_type = catalogue.get(&key.type_code);
         let allowlist = IpAllowlist::from_stored(&key.allowed_ips);
-        let status = if key_type.is_some_and(|t| t.is_disabled(now)) {
-            Status::Disabled
-        } else if key.expires_at.is_some_and(|at| at <= now) {
-            Status::Expired
-        } else if key.expires_at.is_some_and(|at| at <= now + EXPIRING_WITHIN) {
-            Status::ExpiringSoon
-        } else {
-            Status::Active
+        let state = key.state;
+        let status = Status::of(
+            StateFacts {
+                expires_at: key.expires_at,
+                disabled: state.disabled_at.is_some(),
+                type_disabled: key_type.is_some_and(|t| t.is_disabled(now)),
+                rolled_stops_at: state.replaced_by.as_ref().and(state.stops_at),
+            },
+            now,
+        );
+        let life = Life {
+            disabled: state
+                .disabled_at
+                .map(|at| (Moment::new(at), state.disabled_by.unwrap_or_default())),
+            replaced_by: state.replaced_by,
+            replaces: state.replaces,
+            leaked: state
+                .leaked_at
+                .map(|at| (Moment::new(at), state.leaked_where.unwrap_or_default())),
         };
         KeyRow {
             masked: api_key::masked(&key.type_code, &key.last_four),
@@ -151,6 +164,8 @@ impl KeyRow {
             ip_unreadable: allowlist.is_none(),
             ip_entries: allowlist.map(|a| a.entries()).unwrap_or_default(),
             status,
+            life,
+            changed_at: key.changed_at,
             rate_limit: key.rate_limit,
             stale: key.last_used_at.unwrap_or(key.created_at) + STALE_AFTER <= now,
             refused_today: 0,

@@ -1,0 +1,11 @@
+DROP INDEX api_keys_one_replacement;
+DROP INDEX api_keys_listed_leaked;
+DROP INDEX api_keys_listed_rolled;
+DROP INDEX api_keys_listed_disabled;
+ALTER TABLE api_keys DROP COLUMN leaked_where;
+ALTER TABLE api_keys DROP COLUMN leaked_at;
+ALTER TABLE api_keys DROP COLUMN stops_at;
+ALTER TABLE api_keys DROP COLUMN replaces;
+ALTER TABLE api_keys DROP COLUMN replaced_by;
+ALTER TABLE api_keys DROP COLUMN disabled_by;
+ALTER TABLE api_keys DROP COLUMN disabled_at;
