@@ -165,6 +165,7 @@ pub fn write(
                         seeded_row(i, row, now)
                     })
                     .collect();
+                let rows = roll_some(start, rows, now);
                 events.extend(
                     rows.iter()
                         .enumerate()
@@ -276,8 +277,29 @@ fn key_name(i: usize) -> String {
     format!("{} {} {i}", pick(TEAMS, i, 1), pick(USES, i, 7))
 }
 
-/// Three keys in four were used (within the last 120 days); one in fifty was deleted.
+/// One key in a hundred and one was rolled to the next one, with a grace
+/// period that ended or still runs.
+fn roll_some(start: usize, mut rows: Vec<SeededKeyRow>, now: NaiveDateTime) -> Vec<SeededKeyRow> {
+    for n in 0..rows.len().saturating_sub(1) {
+        let i = start + n;
+        if i % 101 != 5 || rows[n].deleted_at.is_some() || rows[n + 1].deleted_at.is_some() {
+            continue;
+        }
+        let (old, new) = (rows[n].key.id.clone(), rows[n + 1].key.id.clone());
+        let hours = (mix(i, 17) % (24 * 14)) as i64 - 24 * 7;
+        rows[n].replaced_by = Some(new);
+        rows[n].stops_at = Some(now + Duration::hours(hours));
+        rows[n + 1].replaces = Some(old);
+    }
+    rows
+}
+
+/// Three keys in four were used (within the last 120 days); one in fifty was
+/// deleted, one in two hundred switched off, one in a thousand reported leaked.
 fn seeded_row(i: usize, key: NewKeyRow, now: NaiveDateTime) -> SeededKeyRow {
+    let disabled_at = (i % 200 == 11 || i % 1000 == 13)
+        .then(|| now - Duration::hours((mix(i, 18) % (24 * 60)) as i64));
+    let leaked_at = (i % 1000 == 13).then_some(now - Duration::hours((mix(i, 19) % 200) as i64));
     let used = !i.is_multiple_of(4);
     let last_used_at = used
         .then(|| now - Duration::minutes((mix(i, 11) % (120 * 24 * 60)) as i64))
@@ -286,7 +308,18 @@ fn seeded_row(i: usize, key: NewKeyRow, now: NaiveDateTime) -> SeededKeyRow {
         last_used_ip: last_used_at.map(|_| format!("203.0.113.{}", mix(i, 12) % 256)),
         last_used_at,
         deleted_at: (i % 50 == 7).then_some(now - Duration::days((mix(i, 13) % 30) as i64)),
-        key,
+        disabled_by: disabled_at.map(|_| {
+            if leaked_at.is_some() {
+                crate::db::keys::LEAK_REPORT.to_owned()
+            } else {
+                "admin@company.example".to_owned()
+            }
+        }),
+        disabled_at,
+        leaked_where: leaked_at
+            .map(|_| format!("https://github.com/example/app-{i}/blob/main/.env")),
+        leaked_at,
+        ..SeededKeyRow::of(key)
     }
 }
 

@@ -175,9 +175,7 @@ fn row_for(spec: &Spec, creator: &str, now: NaiveDateTime) -> SeededKeyRow {
     );
     SeededKeyRow {
         last_used_at: spec.used.map(|d| now - Duration::days(d)),
-        last_used_ip: None,
-        deleted_at: None,
-        key: row,
+        ..SeededKeyRow::of(row)
     }
 }
 

@@ -152,9 +152,12 @@ async fn every_list_query_reads_an_index_and_sorts_no_table(backend: Backend) {
             );
             SeededKeyRow {
                 last_used_at: (i % 4 != 0).then(|| now - Duration::hours((i % 3000) as i64)),
-                last_used_ip: None,
                 deleted_at: (i % 50 == 7).then_some(now),
-                key: row,
+                disabled_at: (i % 200 == 11).then_some(now),
+                replaced_by: (i % 150 == 3).then(|| "AAAAAAAAAAAA".to_owned()),
+                stops_at: (i % 150 == 3).then_some(now + Duration::hours(1)),
+                leaked_at: (i % 1000 == 13).then_some(now),
+                ..SeededKeyRow::of(row)
             }
         })
         .collect();

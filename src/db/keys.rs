@@ -44,6 +44,32 @@ pub struct SeededKeyRow {
     pub last_used_at: Option<NaiveDateTime>,
     pub last_used_ip: Option<String>,
     pub deleted_at: Option<NaiveDateTime>,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub disabled_by: Option<String>,
+    pub replaced_by: Option<String>,
+    pub replaces: Option<String>,
+    pub stops_at: Option<NaiveDateTime>,
+    pub leaked_at: Option<NaiveDateTime>,
+    pub leaked_where: Option<String>,
+}
+
+impl SeededKeyRow {
+    /// A row that was never used, deleted, switched off, rolled or reported.
+    pub fn of(key: NewKeyRow) -> Self {
+        SeededKeyRow {
+            key,
+            last_used_at: None,
+            last_used_ip: None,
+            deleted_at: None,
+            disabled_at: None,
+            disabled_by: None,
+            replaced_by: None,
+            replaces: None,
+            stops_at: None,
+            leaked_at: None,
+            leaked_where: None,
+        }
+    }
 }
 
 /// Writes many development rows in one statement.
