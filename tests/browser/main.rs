@@ -6,6 +6,7 @@
 mod common;
 mod finding_keys;
 mod harness;
+mod key_life;
 
 use std::sync::Arc;
 
