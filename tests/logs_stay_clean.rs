@@ -132,6 +132,22 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
         common::location(&found),
         format!("/settings/integrations/keys/{id}")
     );
+    // Rolling shows a replacement once; it reaches no log either.
+    let rolled = admin
+        .post(
+            &format!("/settings/integrations/keys/{id}/roll"),
+            &[("grace", "1h")],
+        )
+        .await;
+    assert_eq!(rolled.status(), StatusCode::CREATED);
+    let replacement = input_value(&rolled.text().await.unwrap(), "revealed-key").unwrap();
+    secrets.push(
+        latchkey::domain::api_key::parse(&replacement)
+            .unwrap()
+            .secret
+            .to_owned(),
+    );
+    secrets.push(replacement);
     admin
         .post(&format!("/settings/integrations/keys/{id}/delete"), &[])
         .await;

@@ -25,6 +25,22 @@ async fn no_plaintext_key_or_secret_reaches_the_database(backend: Backend) {
         // As text, and as PostgreSQL shows bytes (hex), in case it sits in a binary column.
         needles.push(parsed.secret.to_owned());
         needles.push(hex::encode(parsed.secret));
+        // Rolling shows a replacement once: it is kept no better.
+        let rolled = admin
+            .post(
+                &format!("/settings/integrations/keys/{}/roll", parsed.public_id),
+                &[("grace", "1h")],
+            )
+            .await;
+        assert_eq!(rolled.status(), reqwest::StatusCode::CREATED);
+        let page = rolled.text().await.unwrap();
+        let replacement = match input_value(&page, "revealed-secret") {
+            Some(secret) => format!("{}_{}", input_value(&page, "revealed-key").unwrap(), secret),
+            None => input_value(&page, "revealed-key").unwrap(),
+        };
+        let secret = api_key::parse(&replacement).unwrap().secret.to_owned();
+        needles.push(hex::encode(&secret));
+        needles.push(secret);
         // Pages visited afterwards must not echo it from anywhere (the session, say).
         let list = admin.html("/settings/integrations").await;
         assert!(!list.contains(parsed.secret));
