@@ -4,6 +4,8 @@ pub mod delete;
 pub mod detail;
 pub mod generate;
 pub mod list;
+pub mod try_it;
+pub mod type_picker;
 pub mod usage_chart;
 
 use chrono::NaiveDateTime;
