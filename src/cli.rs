@@ -1,13 +1,14 @@
-//! `latchkey users add|list|set-role|disable|enable|unlock`.
+//! `latchkey users add|list|set-role|disable|enable|unlock` and `latchkey keys expiring`.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 use anyhow::{Context, bail};
 use validator::ValidateEmail;
 
-use crate::config::{StorageArgs, UsersCommand};
+use crate::config::{OutputFormat, StorageArgs, UsersCommand};
 use crate::db::audit::{self, AuditEvent, action};
-use crate::db::{self, DatabaseLocation, users};
+use crate::db::{self, DatabaseLocation, expiring, users};
+use crate::domain::key_type::Catalogue;
 use crate::domain::password;
 use crate::domain::role::Role;
 
@@ -176,4 +177,116 @@ fn change_access(
     }
     println!("{email}: {detail}.");
     Ok(())
+}
+
+/// Keys read per query by `keys expiring`: memory stays flat at any number.
+const EXPIRING_PAGE: i64 = 500;
+
+/// `latchkey keys expiring`: prints the live keys expiring within `within`
+/// from now, soonest first, and returns how many there were. Never a secret:
+/// the Key ID (`lk_<type>_<id>`), type, name, contact email and expiry.
+pub fn keys_expiring(
+    storage: &StorageArgs,
+    catalogue: &Catalogue,
+    within: chrono::Duration,
+    format: OutputFormat,
+) -> anyhow::Result<u64> {
+    let location = DatabaseLocation::parse(&storage.database_url)?;
+    let pool = db::connect(&location, 1, storage.db_wait())?;
+    let mut conn = pool.get().context("opening the database")?;
+    let now = db::now();
+    let window = expiring::Window::new(catalogue, now, within);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut listed = 0u64;
+    let mut after = None;
+    loop {
+        let page = expiring::page(&mut conn, &window, after.take(), EXPIRING_PAGE)
+            .context("reading the keys")?;
+        for key in &page {
+            match format {
+                OutputFormat::Text => {
+                    if listed == 0 {
+                        writeln!(
+                            out,
+                            "{:<16}  {:<28}  {:<12}  NAME <CONTACT>",
+                            "EXPIRES (UTC)", "KEY ID", "TYPE"
+                        )?;
+                    }
+                    writeln!(
+                        out,
+                        "{:<16}  {:<28}  {:<12}  {} <{}>",
+                        key.expires_at.format("%Y-%m-%d %H:%M"),
+                        format!("lk_{}_{}", key.type_code, key.id),
+                        key.type_code,
+                        printable(&key.name),
+                        printable(&key.contact_email)
+                    )?;
+                }
+                OutputFormat::Json => {
+                    let object = serde_json::to_string(&ExpiringJson {
+                        key_id: format!("lk_{}_{}", key.type_code, key.id),
+                        type_code: &key.type_code,
+                        name: &key.name,
+                        contact_email: &key.contact_email,
+                        expires_at: key
+                            .expires_at
+                            .and_utc()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    })?;
+                    write!(
+                        out,
+                        "{}{object}",
+                        if listed == 0 { "[\n  " } else { ",\n  " }
+                    )?;
+                }
+            }
+            listed += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == EXPIRING_PAGE => {
+                after = Some((last.expires_at, last.id.clone()));
+            }
+            _ => break,
+        }
+    }
+    let window_text = format!("within {}", describe(within));
+    match (format, listed) {
+        (OutputFormat::Json, 0) => writeln!(out, "[]")?,
+        (OutputFormat::Json, _) => writeln!(out, "\n]")?,
+        (OutputFormat::Text, 0) => writeln!(out, "No live key expires {window_text}.")?,
+        (OutputFormat::Text, 1) => writeln!(out, "1 live key expires {window_text}.")?,
+        (OutputFormat::Text, n) => writeln!(out, "{n} live keys expire {window_text}.")?,
+    }
+    out.flush()?;
+    Ok(listed)
+}
+
+/// One key in `keys expiring --format json`, its fields in this order.
+#[derive(serde::Serialize)]
+struct ExpiringJson<'a> {
+    key_id: String,
+    #[serde(rename = "type")]
+    type_code: &'a str,
+    name: &'a str,
+    contact_email: &'a str,
+    expires_at: String,
+}
+
+/// `14 days`, `12 hours`: the window in words.
+fn describe(within: chrono::Duration) -> String {
+    let hours = within.num_hours();
+    let (n, unit) = if hours % 24 == 0 {
+        (hours / 24, "day")
+    } else {
+        (hours, "hour")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Text for a terminal: control characters (which could move the cursor or
+/// change colours) shown as `?`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }

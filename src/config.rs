@@ -34,6 +34,32 @@ pub enum Command {
     /// Development tools: never run these against a production database.
     #[command(subcommand)]
     Dev(DevCommand),
+    /// Look at keys from the command line (never their secrets).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the live keys that expire within a window of time, soonest first:
+    /// Key ID, type, name, contact email and expiry (UTC). Keys of switched-off
+    /// types are left out. Exits 1 when any key is listed, 0 when none is, and
+    /// 2 when the check could not be made (bad options, an unreachable database).
+    Expiring {
+        /// How far ahead to look: a whole number and a unit, such as 14d (days),
+        /// 12h (hours) or 2w (weeks); at most 3650d.
+        #[arg(long, default_value = "14d", value_parser = crate::domain::expiry::parse_window)]
+        within: chrono::Duration,
+        /// text (a table for people) or json (an array of objects).
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

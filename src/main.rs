@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use latchkey::config::{Cli, Command, DevCommand};
+use latchkey::config::{Cli, Command, DevCommand, KeysCommand};
 use latchkey::{cli, seed, startup};
 
 /// Two glibc allocator defaults that keep memory after a burst of sign-ins:
@@ -38,6 +38,20 @@ fn main() -> ExitCode {
         Some(Command::Users(command)) => cli::users(&args.storage, command),
         Some(Command::Dev(DevCommand::Seed { keys, force })) => startup::catalogue(&args.serve)
             .and_then(|catalogue| seed::seed(&args.storage, &catalogue, keys, force)),
+        Some(Command::Keys(KeysCommand::Expiring { within, format })) => {
+            // A check for scripts and monitoring: 1 means "there are some",
+            // so failing to check is 2, like a usage error.
+            return match startup::catalogue(&args.serve)
+                .and_then(|catalogue| cli::keys_expiring(&args.storage, &catalogue, within, format))
+            {
+                Ok(0) => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("latchkey: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

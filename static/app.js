@@ -117,20 +117,69 @@
     el.textContent = el.hasAttribute("data-relative") && relativeFormat ? relative(date) : local;
   });
 
-  // The key modal: focus stays inside it, Escape closes it.
+  // The key modal: focus stays inside it; Escape or Close leaves it, but
+  // asks first if the key was never copied. Its address becomes the list's
+  // as soon as it is shown, so Back and Reload never post the form again
+  // (no "Confirm Form Resubmission"), and leaving replaces it in the history.
   var modal = document.querySelector("[data-modal]");
   if (modal) {
-    var focusable = modal.querySelectorAll("a[href], button, input, select, textarea");
-    var first = focusable[0];
-    var last = focusable[focusable.length - 1];
     var close = modal.querySelector("[data-modal-close]");
-    var firstCopy = modal.querySelector("[data-copy]");
-    (firstCopy || first).focus();
-    modal.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && close) {
+    var actions = modal.querySelector("[data-modal-actions]");
+    var confirmBox = modal.querySelector("[data-close-confirm]");
+    var copied = false;
+    var visible = function () {
+      return Array.prototype.filter.call(
+        modal.querySelectorAll("a[href], button, input, select, textarea"),
+        function (el) { return !el.closest("[hidden]") && el.getClientRects().length > 0; }
+      );
+    };
+    var leave = function () {
+      var backdrop = modal.closest("[data-modal-backdrop]");
+      var to = close.getAttribute("href");
+      if (backdrop) { backdrop.remove(); }
+      window.location.replace(to);
+    };
+    var asking = function () { return !confirmBox.hidden; };
+    var ask = function () {
+      actions.hidden = true;
+      confirmBox.hidden = false;
+      confirmBox.querySelector("[data-close-cancel]").focus();
+    };
+    var stopAsking = function () {
+      confirmBox.hidden = true;
+      actions.hidden = false;
+      close.focus();
+    };
+    var tryToLeave = function () {
+      if (copied) { leave(); } else { ask(); }
+    };
+    window.history.replaceState(null, "", close.getAttribute("href"));
+    (modal.querySelector("[data-copy]") || close).focus();
+    modal.addEventListener("click", function (event) {
+      if (event.target.closest("[data-copy-secret]")) {
+        copied = true;
+      } else if (event.target.closest("[data-modal-close]")) {
         event.preventDefault();
-        close.click();
+        tryToLeave();
+      } else if (event.target.closest("[data-close-anyway]")) {
+        event.preventDefault();
+        leave();
+      } else if (event.target.closest("[data-close-cancel]")) {
+        stopAsking();
+      }
+    });
+    // Ctrl+C in a field that holds the secret counts as copying it.
+    modal.addEventListener("copy", function () {
+      if (document.activeElement && document.activeElement.hasAttribute("data-secret")) { copied = true; }
+    });
+    modal.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        if (asking()) { stopAsking(); } else { tryToLeave(); }
       } else if (event.key === "Tab") {
+        var stops = visible();
+        var first = stops[0];
+        var last = stops[stops.length - 1];
         if (event.shiftKey && document.activeElement === first) {
           event.preventDefault();
           last.focus();
@@ -143,5 +192,68 @@
     modal.querySelectorAll(".secret-value").forEach(function (input) {
       input.addEventListener("focus", function () { input.select(); });
     });
+    // A page kept for Back and Forward keeps no key.
+    window.addEventListener("pagehide", function () {
+      var backdrop = modal.closest("[data-modal-backdrop]");
+      if (backdrop) { backdrop.remove(); }
+    });
+  }
+
+  // Step one of Generate API Key: each type offers only the expiry choices
+  // its policy allows and starts at its default; a date picked or typed
+  // selects "On a date". (Without this script every choice is shown and the
+  // server refuses one the type does not allow, or a date typed beside
+  // another choice.)
+  var generate = document.querySelector("[data-generate-form]");
+  if (generate) {
+    var dateField = generate.querySelector("#expires_on");
+    var onDate = generate.querySelector("#expires-on");
+    var policy = generate.querySelector("[data-expiry-policy]");
+    var tenYears = dateField.getAttribute("max");
+    var chosenByHand = generate.querySelector("[data-expiry] [aria-invalid]") !== null ||
+      generate.querySelector(".field-error") !== null;
+    var chosenType = function () { return generate.querySelector("input[name=type_code]:checked"); };
+    var applyType = function (preselect) {
+      var type = chosenType();
+      if (!type) { return; }
+      var max = type.getAttribute("data-max-days");
+      var days = max === "" ? null : parseInt(max, 10);
+      generate.querySelectorAll("[data-expiry-days]").forEach(function (choice) {
+        var allowed = days === null || parseInt(choice.getAttribute("data-expiry-days"), 10) <= days;
+        choice.hidden = !allowed;
+        choice.querySelector("input").disabled = !allowed;
+      });
+      var never = generate.querySelector("[data-expiry-never]");
+      never.hidden = days !== null;
+      never.querySelector("input").disabled = days !== null;
+      dateField.setAttribute("max", type.getAttribute("data-last-day") || tenYears);
+      policy.textContent = days === null ? "" :
+        type.getAttribute("data-type-name") + " keys last at most " + days +
+        " days: through " + type.getAttribute("data-last-day") + " at the latest.";
+      var current = generate.querySelector("input[name=expires]:checked");
+      if (preselect || !current || current.disabled) {
+        var wanted = generate.querySelector("#expires-" + type.getAttribute("data-default-expiry"));
+        if (wanted) { wanted.checked = true; }
+        if (wanted === onDate) { dateField.value = type.getAttribute("data-default-date"); }
+        else { dateField.value = ""; }
+      }
+    };
+    generate.addEventListener("change", function (event) {
+      if (event.target.name === "type_code") {
+        applyType(!chosenByHand);
+      } else if (event.target.name === "expires") {
+        chosenByHand = true;
+        if (event.target !== onDate) { dateField.value = ""; }
+      }
+    });
+    ["input", "change", "click"].forEach(function (name) {
+      dateField.addEventListener(name, function () {
+        if (name === "click" || dateField.value !== "") {
+          onDate.checked = true;
+          chosenByHand = true;
+        }
+      });
+    });
+    applyType(false);
   }
 })();

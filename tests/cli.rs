@@ -304,3 +304,341 @@ async fn roles_are_changed_and_users_disabled_from_the_command_line(backend: Bac
     );
     assert!(!bad_role.status.success());
 }
+
+// ---- latchkey keys expiring -------------------------------------------------
+
+both_backends!(
+    expiring_keys_are_listed_soonest_first_with_exit_status_1,
+    no_expiring_keys_exit_0_and_bad_windows_exit_2,
+    expiring_keys_stream_in_pages,
+);
+
+/// The catalogue the commands run with: the shipped one, plus a type
+/// switched off last year (its keys are refused anyway, so not listed).
+fn catalogue_file(db: &Database) -> String {
+    let path = db._dir.path().join("key_types.toml");
+    let text = format!(
+        "{}\n[[type]]\ncode = \"legacy\"\nname = \"Legacy\"\nscheme = \"bearer\"\ndisabled_from = 2025-01-01T00:00:00Z\n",
+        include_str!("../src/key_types.toml")
+    );
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// A key to store: (id, type, name, contact, expires in hours from now
+/// (None: never), deleted).
+type StoredKey<'a> = (&'a str, &'a str, &'a str, &'a str, Option<i64>, bool);
+
+/// Stores keys straight into the database.
+fn store_keys(db: &Database, keys: &[StoredKey]) -> chrono::NaiveDateTime {
+    use latchkey::db::keys::{KeyDetails, NewKeyRow, SeededKeyRow};
+    use latchkey::domain::api_key::NewApiKey;
+    use latchkey::domain::crypto::{SecretBox, SecretHasher};
+    use latchkey::domain::key_type::Scheme;
+    let location = latchkey::db::DatabaseLocation::parse(&db.url).unwrap();
+    let pool = latchkey::db::connect(&location, 1, std::time::Duration::from_secs(5)).unwrap();
+    let now = latchkey::db::now();
+    let (hasher, sealer) = (SecretHasher::new(&[1; 32]), SecretBox::new(&[2; 32]));
+    let rows: Vec<SeededKeyRow> = keys
+        .iter()
+        .map(|(id, code, name, contact, hours, deleted)| {
+            let mut key = NewKeyRow::new(
+                &NewApiKey::generate(code),
+                Scheme::Bearer,
+                &hasher,
+                &sealer,
+                KeyDetails {
+                    name: (*name).to_owned(),
+                    contact_email: (*contact).to_owned(),
+                    allowed_ips: String::new(),
+                    created_by: None,
+                    created_at: now,
+                    expires_at: hours.map(|h| now + chrono::Duration::hours(h)),
+                    rate_limit: None,
+                },
+            );
+            key.id = (*id).to_owned();
+            SeededKeyRow {
+                key,
+                last_used_at: None,
+                last_used_ip: None,
+                deleted_at: deleted.then_some(now),
+                disabled_at: None,
+                disabled_by: None,
+                replaced_by: None,
+                replaces: None,
+                stops_at: None,
+                leaked_at: None,
+                leaked_where: None,
+            }
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        latchkey::db::keys::insert_seeded(&mut pool.get().unwrap(), chunk).unwrap();
+    }
+    now
+}
+
+/// The output with each key's expiry (as the command writes it) replaced by
+/// `<A expires here>` (as wide, in text) or `<AAAAAAAAAAAA>` (in JSON): the
+/// one part that depends on when the test runs.
+fn masked(out: &str, now: chrono::NaiveDateTime, keys: &[(&str, Option<i64>)]) -> String {
+    let mut out = out.to_owned();
+    for (id, hours) in keys {
+        let at = now + chrono::Duration::hours(hours.unwrap());
+        out = out.replace(
+            &at.format("%Y-%m-%d %H:%M").to_string(),
+            &format!("<{} expires here>", &id[..1]),
+        );
+        out = out.replace(
+            &at.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            &format!("<{id}>"),
+        );
+    }
+    out
+}
+
+const EXPIRING_KEYS: &[StoredKey] = &[
+    (
+        "AAAAAAAAAAAA",
+        "ucd",
+        "Checkout service",
+        "ops@example.com",
+        Some(72),
+        false,
+    ),
+    (
+        "BBBBBBBBBBBB",
+        "hubhmac",
+        "Partner signer",
+        "partner@example.com",
+        Some(6),
+        false,
+    ),
+    (
+        "CCCCCCCCCCCC",
+        "tsms",
+        "Next month",
+        "ops@example.com",
+        Some(24 * 20),
+        false,
+    ),
+    (
+        "DDDDDDDDDDDD",
+        "tsms",
+        "Deleted",
+        "ops@example.com",
+        Some(48),
+        true,
+    ),
+    (
+        "EEEEEEEEEEEE",
+        "tsms",
+        "Expired",
+        "ops@example.com",
+        Some(-24),
+        false,
+    ),
+    (
+        "FFFFFFFFFFFF",
+        "tsms",
+        "Forever",
+        "ops@example.com",
+        None,
+        false,
+    ),
+    (
+        "GGGGGGGGGGGG",
+        "legacy",
+        "Switched off",
+        "ops@example.com",
+        Some(120),
+        false,
+    ),
+    (
+        "HHHHHHHHHHHH",
+        "tsms",
+        "Bell\u{7}\u{1b}[31m red",
+        "ops@example.com",
+        Some(200),
+        false,
+    ),
+];
+
+async fn expiring_keys_are_listed_soonest_first_with_exit_status_1(backend: Backend) {
+    let db = database(backend);
+    let now = store_keys(&db, EXPIRING_KEYS);
+    let catalogue = catalogue_file(&db);
+    let listed = [
+        ("AAAAAAAAAAAA", Some(72)),
+        ("BBBBBBBBBBBB", Some(6)),
+        ("HHHHHHHHHHHH", Some(200)),
+    ];
+
+    let out = latchkey(
+        &db,
+        &[
+            "keys",
+            "expiring",
+            "--within",
+            "14d",
+            "--key-types",
+            &catalogue,
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        masked(&text(&out.stdout), now, &listed),
+        "EXPIRES (UTC)     KEY ID                        TYPE          NAME <CONTACT>\n\
+         <B expires here>  lk_hubhmac_BBBBBBBBBBBB       hubhmac       Partner signer <partner@example.com>\n\
+         <A expires here>  lk_ucd_AAAAAAAAAAAA           ucd           Checkout service <ops@example.com>\n\
+         <H expires here>  lk_tsms_HHHHHHHHHHHH          tsms          Bell??[31m red <ops@example.com>\n\
+         3 live keys expire within 14 days.\n"
+    );
+
+    let out = latchkey(
+        &db,
+        &[
+            "keys",
+            "expiring",
+            "--within",
+            "12h",
+            "--format",
+            "json",
+            "--key-types",
+            &catalogue,
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        masked(&text(&out.stdout), now, &listed),
+        "[\n  {\"key_id\":\"lk_hubhmac_BBBBBBBBBBBB\",\"type\":\"hubhmac\",\"name\":\"Partner signer\",\"contact_email\":\"partner@example.com\",\"expires_at\":\"<BBBBBBBBBBBB>\"}\n]\n"
+    );
+    let out = latchkey(
+        &db,
+        &[
+            "keys",
+            "expiring",
+            "--within",
+            "1w",
+            "--key-types",
+            &catalogue,
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).ends_with("\n2 live keys expire within 7 days.\n"));
+    // Without the deployer's catalogue the switched-off type is unknown, not
+    // switched off: its key is listed like any other.
+    let out = latchkey(&db, &["keys", "expiring", "--within", "6d"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("lk_legacy_GGGGGGGGGGGG"));
+}
+
+async fn no_expiring_keys_exit_0_and_bad_windows_exit_2(backend: Backend) {
+    let db = database(backend);
+    store_keys(&db, EXPIRING_KEYS);
+    for (within, said) in [
+        ("1h", "No live key expires within 1 hour.\n"),
+        ("5h", "No live key expires within 5 hours.\n"),
+    ] {
+        let out = latchkey(&db, &["keys", "expiring", "--within", within], "");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{within}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), said);
+    }
+    let out = latchkey(
+        &db,
+        &["keys", "expiring", "--within", "1h", "--format", "json"],
+        "",
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stdout).as_str()),
+        (Some(0), "[]\n")
+    );
+
+    #[rustfmt::skip]
+    let refused: &[(&[&str], &str)] = &[
+        (&["--within", "3x"], "invalid value '3x' for '--within <WITHIN>': “3x” is not a window of time: write a whole number and a unit, such as 14d (days), 12h (hours) or 2w (weeks)"),
+        (&["--within", "0d"], "“0d” is empty: the window must be at least 1h"),
+        (&["--within", "9999d"], "“9999d” is too long: the window can be at most 3650d (ten years)"),
+        (&["--within=-1d"], "“-1d” is not a window of time"),
+        (&["--format", "xml"], "invalid value 'xml' for '--format <FORMAT>'"),
+    ];
+    for (args, message) in refused {
+        let out = latchkey(&db, &[&["keys", "expiring"][..], args].concat(), "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(message),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), "", "{args:?}");
+    }
+    // A database that cannot be opened: the check was not made, so 2 as well.
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args([
+            "keys",
+            "expiring",
+            "--database-url",
+            "postgres://127.0.0.1:1/nowhere",
+            "--db-timeout",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot open the database"));
+}
+
+async fn expiring_keys_stream_in_pages(backend: Backend) {
+    let db = database(backend);
+    // 1,234 keys: more than two pages of 500, several sharing an expiry.
+    let ids: Vec<String> = (0..1_234).map(|i| format!("K{i:011}")).collect();
+    let keys: Vec<StoredKey> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            (
+                id.as_str(),
+                "tsms",
+                "Bulk",
+                "bulk@example.com",
+                Some(1 + (i as i64 * 7) % 300),
+                false,
+            )
+        })
+        .collect();
+    store_keys(&db, &keys);
+    let out = latchkey(
+        &db,
+        &["keys", "expiring", "--within", "14d", "--format", "json"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.len(), 1_234);
+    let order: Vec<(String, String)> = listed
+        .iter()
+        .map(|k| {
+            (
+                k["expires_at"].as_str().unwrap().to_owned(),
+                k["key_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        order, sorted,
+        "soonest first, then by Key ID, each key once"
+    );
+}

@@ -15,6 +15,7 @@ both_backends!(
     an_edit_changes_what_verification_checks_and_is_audited_field_by_field,
     bad_edits_say_why_and_write_nothing,
     an_edit_from_a_stale_form_is_refused,
+    an_edit_keeps_to_the_types_expiry_policy,
     a_disabled_key_answers_disabled_everywhere_and_still_counts,
     rolling_keeps_the_old_key_for_its_grace_period_then_only_the_new_one_works,
     a_roll_with_no_grace_stops_the_old_key_at_once_and_never_past_its_expiry,
@@ -253,6 +254,68 @@ async fn bad_edits_say_why_and_write_nothing(backend: Backend) {
         .html(&format!("/settings/integrations/keys/{id}"))
         .await;
     assert!(page.contains("Steady"));
+}
+
+async fn an_edit_keeps_to_the_types_expiry_policy(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    // OTP for SMS keys last at most 90 days; the form preselects 30.
+    let token = admin.generate_token("otpsms", "One-time codes").await;
+    let id = id_of(&token);
+    let path = format!("/settings/integrations/keys/{id}/edit");
+    let page = admin.html(&path).await;
+    assert_eq!(input_value(&page, "expires_on").map(|d| d.len()), Some(10));
+    let today = latchkey::db::now().date();
+    let day = |n: u64| (today + chrono::Days::new(n)).to_string();
+    let cases: &[(&str, String, StatusCode, Option<String>)] = &[
+        (
+            "never",
+            String::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(format!(
+                "OTP for SMS keys cannot be set to never expire: they last at most 90 days. \
+                 Choose an expiry on or before {}.",
+                day(90)
+            )),
+        ),
+        (
+            "on",
+            day(91),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(format!(
+                "OTP for SMS keys last at most 90 days. Choose an expiry on or before {}.",
+                day(90)
+            )),
+        ),
+        ("on", day(90), StatusCode::SEE_OTHER, None),
+    ];
+    for (expires, on, status, message) in cases {
+        let fields = edit_fields(&admin, &id, &[("expires", expires), ("expires_on", on)]).await;
+        let response = post_fields(&admin, &path, &fields).await;
+        assert_eq!(response.status(), *status, "{expires} {on}");
+        let page = unescaped(&response.text().await.unwrap());
+        if let Some(message) = message {
+            assert!(
+                page.contains(message.as_str()),
+                "{expires} {on}: {message}\n{page}"
+            );
+        }
+    }
+    // Unchanged expiry, changed name: the policy is not judged again.
+    let fields = edit_fields(
+        &admin,
+        &id,
+        &[
+            ("name", "Codes"),
+            ("expires", "on"),
+            ("expires_on", &day(90)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        post_fields(&admin, &path, &fields).await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 async fn an_edit_from_a_stale_form_is_refused(backend: Backend) {

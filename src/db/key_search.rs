@@ -81,7 +81,7 @@ pub fn find_keys(conn: &mut DbConn, request: &ListRequest, size: usize) -> Query
 /// huge costs would also switch on JIT compiling, which costs more than
 /// these statements take: it is off too.) The trigram index is read by
 /// bitmap only, so its lookup turns bitmaps back on for itself.
-fn planned<T>(
+pub fn planned<T>(
     conn: &mut DbConn,
     run: impl FnOnce(&mut DbConn) -> QueryResult<T>,
 ) -> QueryResult<T> {

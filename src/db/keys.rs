@@ -286,18 +286,43 @@ fn lock_type(conn: &mut DbConn, code: &str) -> QueryResult<()> {
 /// Keys that count against a type's limit: not deleted and not expired.
 /// Switched-off keys count; a rolled key does not (its replacement does, so
 /// the two count as one and a type at its limit can still be rolled).
-pub fn active_count(conn: &mut DbConn, type_code: &str, now: NaiveDateTime) -> QueryResult<i64> {
-    api_keys::table
-        .filter(api_keys::type_code.eq(type_code))
-        .filter(api_keys::deleted_at.is_null())
-        .filter(api_keys::replaced_by.is_null())
-        .filter(
+#[diesel::dsl::auto_type]
+fn active_at(now: NaiveDateTime) -> _ {
+    api_keys::deleted_at
+        .is_null()
+        .and(api_keys::replaced_by.is_null())
+        .and(
             api_keys::expires_at
                 .is_null()
                 .or(api_keys::expires_at.gt(now)),
         )
+}
+
+/// How many keys of the type count against its limit at `now`.
+pub fn active_count(conn: &mut DbConn, type_code: &str, now: NaiveDateTime) -> QueryResult<i64> {
+    api_keys::table
+        .filter(active_at(now))
+        .filter(api_keys::type_code.eq(type_code))
         .count()
         .get_result(conn)
+}
+
+/// `active_count` for each of `type_codes` at once (one query, whatever the
+/// number of types); types without active keys are left out.
+pub fn active_counts(
+    conn: &mut DbConn,
+    type_codes: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    if type_codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    api_keys::table
+        .filter(active_at(now))
+        .filter(api_keys::type_code.eq_any(type_codes))
+        .group_by(api_keys::type_code)
+        .select((api_keys::type_code, diesel::dsl::count_star()))
+        .load(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<KeyView>> {

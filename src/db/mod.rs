@@ -7,6 +7,7 @@ pub mod bulk;
 mod connection;
 pub mod count;
 pub mod drafts;
+pub mod expiring;
 pub mod key_search;
 pub mod keys;
 pub mod request_log;

@@ -82,6 +82,18 @@ pub struct KeyType {
     /// From this instant (UTC) every key of the type is refused as disabled.
     #[serde(default, deserialize_with = "instant")]
     pub disabled_from: Option<NaiveDateTime>,
+    /// Longest a key of this type may last, in days from its creation; `None`
+    /// means no limit ("Never" allowed). See `domain::expiry`.
+    #[serde(default, deserialize_with = "crate::domain::expiry::days")]
+    pub max_lifetime_days: Option<u32>,
+    /// The expiry preselected when generating, in days; `None` means "Never"
+    /// (or the longest allowed, where there is a maximum).
+    #[serde(default, deserialize_with = "crate::domain::expiry::days")]
+    pub default_lifetime_days: Option<u32>,
+    /// Where the Generate API Key form lists the type (a product area);
+    /// types without one are listed last.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// Accepts a TOML date-time or date (`2025-10-15T00:00:00Z`, `2025-10-15`), or the same as a string.
@@ -136,6 +148,10 @@ pub enum CatalogueError {
     ZeroLimit(String),
     #[error("the key type catalogue lists no types")]
     Empty,
+    #[error("key type “{code}”: {problem}")]
+    BadLifetime { code: String, problem: String },
+    #[error("key type “{0}” has an empty group; omit group to list it with the ungrouped types")]
+    BadGroup(String),
 }
 
 impl KeyType {
@@ -163,6 +179,14 @@ impl Catalogue {
             if t.max_active == Some(0) {
                 return Err(CatalogueError::ZeroLimit(t.code.clone()));
             }
+            t.check_lifetimes()
+                .map_err(|problem| CatalogueError::BadLifetime {
+                    code: t.code.clone(),
+                    problem,
+                })?;
+            if t.group.as_deref().is_some_and(|g| g.trim().is_empty()) {
+                return Err(CatalogueError::BadGroup(t.code.clone()));
+            }
         }
         Ok(Catalogue { types: file.types })
     }
@@ -177,6 +201,15 @@ impl Catalogue {
 
     pub fn all(&self) -> &[KeyType] {
         &self.types
+    }
+
+    /// The codes of the types switched off at `now` (their keys are refused).
+    pub fn disabled_codes(&self, now: NaiveDateTime) -> Vec<String> {
+        self.types
+            .iter()
+            .filter(|t| t.is_disabled(now))
+            .map(|t| t.code.clone())
+            .collect()
     }
 }
 
@@ -214,6 +247,33 @@ mod tests {
         assert_eq!(catalogue.get("webpush").unwrap().max_active, None);
         assert_eq!(catalogue.get("hubbasic").unwrap().scheme, Scheme::Basic);
         assert_eq!(catalogue.get("hubhmac").unwrap().scheme, Scheme::Hmac);
+        // Expiry policy: (code, group, max_lifetime_days, default_lifetime_days).
+        #[rustfmt::skip]
+        let policy: &[(&str, &str, Option<u32>, Option<u32>)] = &[
+            ("tsms", "Messaging", None, None),
+            ("otpsms", "Messaging", Some(90), Some(30)),
+            ("otpwa", "Messaging", Some(90), Some(30)),
+            ("temail", "Email", None, None),
+            ("econtent", "Email", None, Some(365)),
+            ("caemail", "Analytics", Some(365), Some(90)),
+            ("caonsite", "Analytics", Some(365), Some(90)),
+            ("ucd", "Customer data", None, None),
+            ("catalog", "Customer data", None, Some(365)),
+            ("webpush", "Apps and web", None, None),
+            ("mobile", "Apps and web", None, None),
+            ("hubbasic", "Messaging Hub REST API", Some(730), Some(365)),
+            ("hubhmac", "Messaging Hub REST API", Some(730), Some(365)),
+        ];
+        for (code, group, max, default) in policy {
+            let t = catalogue.get(code).unwrap();
+            assert_eq!(t.group.as_deref(), Some(*group), "{code}");
+            assert_eq!(t.max_lifetime_days, *max, "{code}");
+            assert_eq!(t.default_lifetime_days, *default, "{code}");
+        }
+        assert!(
+            catalogue.all().iter().all(|t| !t.description.is_empty()),
+            "every shipped type says what it is for"
+        );
     }
 
     #[test]

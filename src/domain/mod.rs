@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod client_ip;
 pub mod crypto;
 pub mod cursor;
+pub mod expiry;
 pub mod hmac_signature;
 pub mod ip_allowlist;
 pub mod key_edit;

@@ -254,13 +254,18 @@ fn same_origin(req: &HttpRequest) -> bool {
     } else {
         "http"
     };
-    origin::is_same_origin(site, origin, scheme, console_host(req, state))
+    origin::is_same_origin(
+        site,
+        origin,
+        scheme,
+        console_host(req, state.map(|s| s.get_ref())),
+    )
 }
 
 /// The host (and port) the browser asked for: the `Host` header, or behind a
 /// trusted proxy the `X-Forwarded-Host` it sent. Anyone else's
 /// `X-Forwarded-Host` is ignored.
-fn console_host<'a>(req: &'a HttpRequest, state: Option<&web::Data<AppState>>) -> Option<&'a str> {
+pub fn console_host<'a>(req: &'a HttpRequest, state: Option<&AppState>) -> Option<&'a str> {
     let text = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let from_proxy = state.is_some_and(|s| {
         !s.trusted_proxies.is_unrestricted()

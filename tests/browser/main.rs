@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod finding_keys;
+mod generate_flow;
 mod harness;
 mod key_life;
 
@@ -39,13 +40,11 @@ async fn with_admin(app: TestApp) -> (Arc<TestApp>, String) {
     (Arc::new(app), email)
 }
 
-/// Step one of the generate flow: type, nickname, contact; expiry left at Never.
+/// Step one of the generate flow: type, nickname, contact; expiry left at the type's default.
 async fn fill_details(chrome: &Chrome, type_code: &str, name: &str) {
     chrome.follow("a", "Generate API Key").await;
     chrome.wait_for_heading("Generate API Key").await;
-    chrome
-        .click(&format!("#type_code option[value='{type_code}']"))
-        .await;
+    chrome.click(&format!("input#type-{type_code}")).await;
     chrome.fill("#name", name).await;
     chrome
         .fill("#contact_email", "integrations@example.com")
@@ -53,6 +52,15 @@ async fn fill_details(chrome: &Chrome, type_code: &str, name: &str) {
     chrome.follow("button", "Continue").await;
     chrome
         .wait_for_heading("Authorize trusted IP addresses")
+        .await;
+}
+
+/// Closes the key modal without copying the key: Close asks first, then
+/// "Close anyway" leaves for the list.
+async fn close_without_copying(chrome: &Chrome) {
+    chrome.click_text("[role=dialog] a", "Close").await;
+    chrome
+        .follow("[data-close-confirm] a", "Close anyway")
         .await;
 }
 
@@ -466,10 +474,25 @@ async fn the_whole_flow_works_from_the_keyboard() {
             chrome.press_to_leave(Key::Enter).await;
             chrome.wait_for_heading("Generate API Key").await;
 
-            chrome.tab_to("select#type_code").await;
-            // Typing on a closed select picks the matching option.
-            chrome.type_text("UCD").await;
-            assert_eq!(chrome.value("#type_code").await, "ucd");
+            // The types are one group of radio buttons: Tab reaches the
+            // first, the arrow keys move through them (and choose).
+            chrome.tab_to("input#type-tsms").await;
+            for _ in 0..20 {
+                if chrome.focused().await.starts_with("input#type-ucd") {
+                    break;
+                }
+                chrome.press(Key::Down).await;
+                assert!(chrome.focus_is_visible().await);
+            }
+            assert!(chrome.focused().await.starts_with("input#type-ucd"));
+            assert!(
+                chrome
+                    .el("input#type-ucd")
+                    .await
+                    .is_selected()
+                    .await
+                    .unwrap()
+            );
             chrome.tab_to("input#name").await;
             chrome.type_text("Warehouse sync").await;
             chrome.tab_to("input#contact_email").await;
@@ -591,7 +614,15 @@ async fn the_console_reads_well_at_phone_width() {
             "the modal scrolls sideways"
         );
         chrome.screenshot("key-modal").await;
-        chrome.follow("a", "Close").await;
+        // Nothing was copied: Close asks first.
+        chrome.click_text("[role=dialog] a", "Close").await;
+        chrome.el("[data-close-confirm]:not([hidden])").await;
+        assert!(
+            !chrome.scrolls_sideways().await,
+            "the modal's question scrolls sideways"
+        );
+        chrome.screenshot("close-without-copying").await;
+        chrome.follow("a", "Close anyway").await;
         chrome.wait_for_heading("Integration Settings").await;
         assert!(
             !chrome.scrolls_sideways().await,

@@ -436,15 +436,23 @@ impl Browser {
             .await
     }
 
-    /// Posts step one of the generate flow with this type and name.
+    /// Posts step one of the generate flow with this type and name, and the
+    /// expiry the form preselects for the type (its default), as a person
+    /// who leaves it alone does.
     pub async fn submit_details(&self, type_code: &str, name: &str) -> Response {
+        let form = self
+            .html(&format!("/settings/integrations/keys/new?type={type_code}"))
+            .await;
+        let expires = checked_value(&form, "expires").unwrap_or_else(|| "never".to_owned());
+        let expires_on = input_value(&form, "expires_on").unwrap_or_default();
         self.post(
             "/settings/integrations/keys/new",
             &[
                 ("type_code", type_code),
                 ("name", name),
                 ("contact_email", "ops@example.com"),
-                ("expires", "never"),
+                ("expires", &expires),
+                ("expires_on", &expires_on),
             ],
         )
         .await
@@ -499,6 +507,15 @@ pub fn input_value(html: &str, id: &str) -> Option<String> {
     let tag = &html[start..tag_end];
     let value = tag.split("value=\"").nth(1)?;
     Some(value[..value.find('"')?].to_owned())
+}
+
+/// The value of the checked radio button named `name`.
+pub fn checked_value(html: &str, name: &str) -> Option<String> {
+    html.split(&format!("name=\"{name}\" value=\""))
+        .skip(1)
+        .find(|rest| rest[..rest.find('>').unwrap_or(rest.len())].contains(" checked"))
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
 }
 
 /// The hrefs of links whose href starts with `prefix`.

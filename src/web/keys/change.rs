@@ -12,7 +12,7 @@ use crate::db::audit::{AuditEvent, action};
 use crate::db::keys::{self, EditOutcome, KeyEdit, KeyView};
 use crate::db::{self};
 use crate::domain::ip_allowlist::{IpAllowlist, LineError};
-use crate::domain::key_edit::{Editable, KeyEditForm, describe_changes};
+use crate::domain::key_edit::{EditErrors, Editable, KeyEditForm, describe_changes};
 use crate::domain::key_request::FieldErrors;
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
@@ -90,7 +90,20 @@ pub async fn edit_submit(
     let form = form.into_inner();
     let view = load(&state, id.clone()).await?;
     let now = state.clock.now();
-    let after = match form.validate(now) {
+    let before = editable(&view);
+    // The type's expiry policy, counted from the key's creation; an expiry
+    // left as it was is not judged again (the policy may be newer than the key).
+    let policy = |after: Editable| match state.catalogue.get(&view.type_code) {
+        Some(key_type) if after.expires_at != before.expires_at => key_type
+            .check_expiry(view.created_at, after.expires_at, now)
+            .map(|()| after)
+            .map_err(|message| EditErrors {
+                fields: vec![("expires_on", message)],
+                lines: Vec::new(),
+            }),
+        _ => Ok(after),
+    };
+    let after = match form.validate(now).and_then(policy) {
         Ok(after) => after,
         Err(errors) => {
             let mut page = edit_page(&state, &user, view, form);
@@ -106,7 +119,7 @@ pub async fn edit_submit(
             "This edit form is incomplete. Open the key's Edit page again.".into(),
         ));
     };
-    let Some(changes) = describe_changes(&editable(&view), &after) else {
+    let Some(changes) = describe_changes(&before, &after) else {
         session::set_flash(&session, Flash::info("Nothing changed."))?;
         return Ok(see_other(&page_of_key));
     };

@@ -24,6 +24,8 @@ use crate::domain::rate_limit::parse_per_minute;
 use crate::domain::token::{is_token, random_token};
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
+use crate::web::keys::try_it;
+use crate::web::keys::type_picker::{self, ExpiryOptions, TypeGroup};
 use crate::web::state::AppState;
 use crate::web::views::FieldMessages;
 use crate::web::views::{Chrome, Flash, Moment};
@@ -45,42 +47,24 @@ const SHOWN_LINE_ERRORS: usize = 20;
 struct DetailsPage {
     chrome: Chrome,
     form: KeyRequestForm,
-    types: Vec<TypeOption>,
+    groups: Vec<TypeGroup>,
+    expiry: ExpiryOptions,
     errors: FieldErrors,
 }
 
-struct TypeOption {
-    code: String,
-    name: String,
-    selected: bool,
-}
-
-fn type_options(state: &AppState, selected: &str) -> Vec<TypeOption> {
-    state
-        .catalogue
-        .all()
-        .iter()
-        .filter(|t| !t.is_disabled(state.clock.now()))
-        .map(|t| TypeOption {
-            code: t.code.clone(),
-            name: t.name.clone(),
-            selected: t.code == selected,
-        })
-        .collect()
-}
-
-fn details_page(
+async fn details_page(
     state: &AppState,
     user: &CurrentUser,
     form: KeyRequestForm,
     errors: FieldErrors,
-) -> DetailsPage {
-    DetailsPage {
+) -> Result<DetailsPage, AppError> {
+    Ok(DetailsPage {
         chrome: Chrome::for_user(user, None, "integrations"),
-        types: type_options(state, &form.type_code),
+        groups: type_picker::type_groups(state, form.type_code.trim()).await?,
+        expiry: type_picker::expiry_options(&form, state.clock.now().date()),
         form,
         errors,
-    }
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -94,14 +78,14 @@ pub async fn details_form(
     user: CurrentUser,
     query: web::Query<TypeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let form = KeyRequestForm {
-        type_code: query.into_inner().type_code,
-        expires: "never".into(),
-        ..KeyRequestForm::default()
-    };
+    let form = type_picker::starting_form(
+        &state.catalogue,
+        query.into_inner().type_code,
+        state.clock.now(),
+    );
     render(
         StatusCode::OK,
-        &details_page(&state, &user, form, Vec::new()),
+        &details_page(&state, &user, form, Vec::new()).await?,
     )
 }
 
@@ -116,7 +100,7 @@ pub async fn details_submit(
         Err(errors) => {
             return render(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &details_page(&state, &user, form, errors),
+                &details_page(&state, &user, form, errors).await?,
             );
         }
     };
@@ -130,7 +114,7 @@ pub async fn details_submit(
     if let Some(message) = limit_message(&state, &key_type).await? {
         return render(
             StatusCode::CONFLICT,
-            &details_page(&state, &user, form, vec![("type_code", message)]),
+            &details_page(&state, &user, form, vec![("type_code", message)]).await?,
         );
     }
     let draft = Draft {
@@ -186,6 +170,10 @@ struct IpsPage {
     rate_limit: String,
     rate_error: Option<String>,
     limit_error: Option<String>,
+    /// The expiry chosen in step one is no longer allowed (the day ended,
+    /// or the catalogue changed): start again from step one.
+    expiry_error: Option<String>,
+    type_code: String,
 }
 
 fn ips_page(user: &CurrentUser, draft: &Draft, key_type: &KeyType, trusted_ips: String) -> IpsPage {
@@ -202,7 +190,16 @@ fn ips_page(user: &CurrentUser, draft: &Draft, key_type: &KeyType, trusted_ips: 
         rate_limit: String::new(),
         rate_error: None,
         limit_error: None,
+        expiry_error: None,
+        type_code: key_type.code.clone(),
     }
+}
+
+/// Why the draft's expiry cannot be given to a key created now, if it cannot:
+/// judged at generation too, so no key is ever created past its type's maximum.
+fn expiry_problem(state: &AppState, draft: &Draft, key_type: &KeyType) -> Option<String> {
+    let now = state.clock.now();
+    key_type.check_expiry(now, draft.expires_at, now).err()
 }
 
 /// The caller's draft if it can still be used; otherwise the response to give instead.
@@ -251,6 +248,7 @@ pub async fn ips_form(
     };
     let mut page = ips_page(&user, &draft, &key_type, String::new());
     page.limit_error = limit_message(&state, &key_type).await?;
+    page.expiry_error = expiry_problem(&state, &draft, &key_type);
     render(StatusCode::OK, &page)
 }
 
@@ -280,6 +278,43 @@ pub struct Revealed {
     pub token: String,
     pub key_id: String,
     pub secret: String,
+    /// A `curl` command that checks the key against this console.
+    pub try_it: String,
+    /// The key has trusted IPs: the example works only from those.
+    pub restricted: bool,
+}
+
+impl Revealed {
+    /// What the modal shows of a key just made (generated or rolled), with
+    /// a ready example that checks it against this console.
+    pub fn new(
+        req: &HttpRequest,
+        state: &AppState,
+        key: &NewApiKey,
+        name: String,
+        type_name: String,
+        scheme: Scheme,
+        restricted: bool,
+    ) -> Self {
+        let (token, key_id, secret) = (key.token(), key.key_id(), key.pair_secret());
+        let try_it = try_it::example(
+            &try_it::console_origin(req, state),
+            scheme,
+            &token,
+            &key_id,
+            &secret,
+        );
+        Revealed {
+            name,
+            type_name,
+            scheme,
+            token,
+            key_id,
+            secret,
+            try_it,
+            restricted,
+        }
+    }
 }
 
 pub async fn generate(
@@ -298,6 +333,11 @@ pub async fn generate(
         trusted_ips,
         rate_limit,
     } = form.into_inner();
+    if let Some(problem) = expiry_problem(&state, &draft, &key_type) {
+        let mut page = ips_page(&user, &draft, &key_type, trusted_ips);
+        page.expiry_error = Some(problem);
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     let parsed_ips = IpAllowlist::parse(&trusted_ips);
     let parsed_rate = parse_per_minute(&rate_limit);
     let (allowlist, rate) = match (parsed_ips, parsed_rate) {
@@ -342,6 +382,7 @@ pub async fn generate(
             allowlist.summary()
         ),
     };
+    let restricted = !row.allowed_ips.is_empty();
     let verify_row = VerifyRow::from(&row);
     let (draft_id, user_id, limit) = (draft.id.clone(), user.id.clone(), key_type.max_active);
     let outcome = state
@@ -377,13 +418,14 @@ pub async fn generate(
         "API key “{}” was generated.",
         draft.name
     )));
-    list.revealed = Some(Revealed {
-        name: draft.name,
-        type_name: key_type.name,
-        scheme: key_type.scheme,
-        token: key.token(),
-        key_id: key.key_id(),
-        secret: key.pair_secret(),
-    });
+    list.revealed = Some(Revealed::new(
+        &req,
+        &state,
+        &key,
+        draft.name,
+        key_type.name,
+        key_type.scheme,
+        restricted,
+    ));
     render(StatusCode::CREATED, &list)
 }

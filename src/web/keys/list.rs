@@ -8,7 +8,7 @@ use askama::Template;
 
 use crate::db::count::Counted;
 use crate::db::key_search::{self, ListedKey};
-use crate::db::{usage, users};
+use crate::db::{expiring, usage, users};
 use crate::domain::cursor::Direction;
 use crate::domain::key_search::{
     self as search, Choice, FILTERS, FilterContext, ListRequest, PAGE_SIZE, SORTS, SearchText,
@@ -38,6 +38,8 @@ pub struct ListPage {
     /// The CSV of this selection, for those who may export it.
     pub export: Option<String>,
     pub revealed: Option<super::generate::Revealed>,
+    /// "3 keys expire within 7 days.", when any live key does (the banner).
+    pub expiring: Option<String>,
 }
 
 /// The search box and filters as the page shows them.
@@ -164,6 +166,7 @@ pub async fn load(
         error: None,
         export: None,
         revealed: None,
+        expiring: None,
     };
     let request = match request {
         Ok(request) => request,
@@ -174,14 +177,23 @@ pub async fn load(
     };
     let query = request.clone();
     let today = now.date();
-    let (found, count, refused) = state
+    // The keys the list's "Expiring soon" filter shows.
+    let window = expiring::Window::new(&state.catalogue, now, search::EXPIRING_WITHIN);
+    let (found, count, refused, soon) = state
         .db(move |conn| {
             let (found, count) = key_search::find_page(conn, &query, PAGE_SIZE)?;
             let ids: Vec<String> = found.keys.iter().map(|k| k.id.clone()).collect();
             let refused = usage::refused_on(conn, &ids, today)?;
-            Ok((found, count, refused))
+            let soon = expiring::count(conn, &window, key_search::FILTERED_COUNT_CAP)?;
+            Ok((found, count, refused, soon))
         })
         .await?;
+    let days = search::EXPIRING_WITHIN.num_days();
+    page.expiring = match soon {
+        Counted::Exactly(0) => None,
+        Counted::Exactly(1) => Some(format!("1 key expires within {days} days.")),
+        more => Some(format!("{more} keys expire within {days} days.")),
+    };
     page.rows = found
         .keys
         .iter()

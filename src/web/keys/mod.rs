@@ -6,6 +6,8 @@ pub mod detail;
 pub mod generate;
 pub mod list;
 pub mod roll;
+pub mod try_it;
+pub mod type_picker;
 pub mod usage_chart;
 
 use chrono::NaiveDateTime;

@@ -225,13 +225,14 @@ pub async fn submit(
             view.name
         )
     }));
-    list.revealed = Some(Revealed {
-        name: view.name,
-        type_name: key_type.name,
+    list.revealed = Some(Revealed::new(
+        &req,
+        &state,
+        &key,
+        view.name,
+        key_type.name,
         scheme,
-        token: key.token(),
-        key_id: key.key_id(),
-        secret: key.pair_secret(),
-    });
+        !view.allowed_ips.is_empty(),
+    ));
     render(StatusCode::CREATED, &list)
 }
