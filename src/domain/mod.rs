@@ -18,3 +18,4 @@ pub mod session_policy;
 pub mod throttle;
 pub mod token;
 pub mod verdict;
+pub mod webhook;
