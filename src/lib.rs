@@ -5,11 +5,12 @@
 //! - `db`: every query, one file per table.
 //! - `web`: the route table, thin handlers, sessions and error pages.
 //! - `startup`: wiring it together for `serve`; `cli`: the other subcommands; `seed`:
-//!   development data (`latchkey dev seed`).
+//!   development data (`latchkey dev seed`); `delivery`: the webhook worker.
 
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod secrets;
 pub mod seed;

@@ -15,6 +15,7 @@ use anyhow::Context;
 
 use crate::config::{ServeArgs, StorageArgs};
 use crate::db::{self, DatabaseLocation, DbPool};
+use crate::delivery::WebhookWorker;
 use crate::domain::crypto::sha256_hex;
 use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::key_type::Catalogue;
@@ -45,6 +46,8 @@ pub struct Application {
     pub pool: DbPool,
     pub verifier: Arc<Verifier>,
     pub background: Background,
+    /// Sends webhooks from the outbox and enqueues expiry reminders.
+    pub webhooks: WebhookWorker,
     /// The console's clock; tests move it forward.
     pub clock: Arc<Clock>,
     /// What every handler shares, for tests that build an app of their own.
@@ -93,6 +96,8 @@ impl Application {
             lifetime: chrono::Duration::hours(i64::from(serve.session_max_hours)),
         };
         let clock = Arc::new(Clock::default());
+        let webhooks =
+            WebhookWorker::start(pool.clone(), secrets.secret_box(), Arc::downgrade(&clock));
         // Rows outlive the absolute lifetime by nothing: the store drops them then.
         let session_ttl =
             actix_web::cookie::time::Duration::hours(i64::from(serve.session_max_hours));
@@ -171,6 +176,7 @@ impl Application {
             pool,
             verifier,
             background,
+            webhooks,
             clock,
             state: shared,
         })
@@ -236,6 +242,7 @@ pub fn serve(storage: StorageArgs, serve: ServeArgs) -> anyhow::Result<()> {
         }
         app.server.await.context("serving")?;
         app.background.stop();
+        app.webhooks.stop();
         // Graceful shutdown: the last usage counts are written before exit.
         let mut conn = app.pool.get().context("writing usage counts at shutdown")?;
         app.verifier

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Backend, Browser, PASSWORD, TestApp, location};
+use common::{Backend, Browser, PASSWORD, TestApp, links, location};
 use latchkey::domain::api_key;
 use latchkey::domain::role::Role;
 use latchkey::web::routes::all_routes;
@@ -76,6 +76,11 @@ const ANSWERS: &[(&str, &str, [&str; 4])] = &[
     ("post", "/settings/integrations/keys/{id}/roll", ["303 /login", "403", "403", "422"]),
     ("get", "/settings/integrations/keys/{id}/delete", ["303 /login", "403", "403", "200"]),
     ("post", "/settings/integrations/keys/{id}/delete", ["303 /login", "403", "403", "303 /settings/integrations"]),
+    ("get", "/settings/webhooks", ["303 /login", "403", "403", "200"]),
+    ("post", "/settings/webhooks", ["303 /login", "403", "403", "422"]),
+    ("get", "/settings/webhooks/{endpoint}", ["303 /login", "403", "403", "200"]),
+    ("get", "/settings/webhooks/{endpoint}/delete", ["303 /login", "403", "403", "200"]),
+    ("post", "/settings/webhooks/{endpoint}/delete", ["303 /login", "403", "403", "303 /settings/webhooks"]),
     ("post", "/api/v1/keys/verify", ["415", "415", "415", "415"]),
     ("get", "/api/v1/auth", ["401", "401", "401", "401"]),
     ("head", "/api/v1/auth", ["401", "401", "401", "401"]),
@@ -93,6 +98,21 @@ async fn every_route_answers_each_role_as_the_written_table_says(backend: Backen
     let key_id = api_key::parse(&token).unwrap().public_id.to_owned();
     let draft = admin.start_generate("tsms", "Matrix draft").await;
     let draft_id = draft.rsplit('/').next().unwrap().to_owned();
+    let added = admin
+        .post(
+            "/settings/webhooks",
+            &[
+                ("url", "https://hooks.example.com/matrix"),
+                ("events", "key.created"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let endpoint_id = links(&added.text().await.unwrap(), "/settings/webhooks/")[0]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
 
     for route in all_routes() {
         assert!(
@@ -113,6 +133,7 @@ async fn every_route_answers_each_role_as_the_written_table_says(backend: Backen
         let path = pattern
             .replace("{id}", &key_id)
             .replace("{draft}", &draft_id)
+            .replace("{endpoint}", &endpoint_id)
             .replace("{file}", "app.css");
         // Administrators last: their requests may delete the key.
         let who = [
@@ -141,7 +162,8 @@ async fn every_route_answers_each_role_as_the_written_table_says(backend: Backen
                 if response.status().is_redirection() {
                     answer = format!("{answer} {}", location(&response))
                         .replace(&key_id, "{id}")
-                        .replace(&draft_id, "{draft}");
+                        .replace(&draft_id, "{draft}")
+                        .replace(&endpoint_id, "{endpoint}");
                 }
                 if tried == "head" {
                     let body = response.bytes().await.unwrap();

@@ -56,6 +56,8 @@ pub mod action {
     pub const ROLE_CHANGED: &str = "user.role_changed";
     pub const USER_DISABLED: &str = "user.disabled";
     pub const USER_ENABLED: &str = "user.enabled";
+    pub const WEBHOOK_CREATED: &str = "webhook.created";
+    pub const WEBHOOK_DELETED: &str = "webhook.deleted";
 }
 
 /// One stored event, id and time included: what [`insert_rows`] writes.
@@ -90,13 +92,19 @@ impl NewAuditRow {
     }
 }
 
+/// Records one event and, if its action raises a webhook event, puts that in
+/// the webhook outbox too. Call it inside the transaction of the change it
+/// records, so the change, its audit row and its deliveries commit together.
 pub fn record(conn: &mut DbConn, event: &AuditEvent) -> QueryResult<()> {
-    insert_rows(conn, &[NewAuditRow::new(event, now())]).map(drop)
+    let row = NewAuditRow::new(event, now());
+    insert_rows(conn, std::slice::from_ref(&row))?;
+    crate::db::webhooks::enqueue_for_audit(conn, &row).map(drop)
 }
 
 /// Writes events as given, and adds their actors to the list the actor filter
 /// searches. For one event use [`record`]; this is for bulk writers (the
 /// development seed). Run it in a transaction to write both or neither.
+/// Nothing is put in the webhook outbox.
 pub fn insert_rows(conn: &mut DbConn, rows: &[NewAuditRow]) -> QueryResult<usize> {
     let written = crate::on_backend!(conn, |c| diesel::insert_into(audit_events::table)
         .values(rows)

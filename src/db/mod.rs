@@ -18,6 +18,7 @@ pub mod signatures;
 pub mod throttle;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -21,3 +21,4 @@ pub mod session_policy;
 pub mod throttle;
 pub mod token;
 pub mod verdict;
+pub mod webhook;

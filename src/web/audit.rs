@@ -51,6 +51,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     (action::ROLE_CHANGED, "Role changed"),
     (action::USER_DISABLED, "User disabled"),
     (action::USER_ENABLED, "User enabled"),
+    (action::WEBHOOK_CREATED, "Webhook endpoint added"),
+    (action::WEBHOOK_DELETED, "Webhook endpoint deleted"),
 ];
 
 /// The words for a recorded action, if the console knows it.

@@ -21,6 +21,7 @@ pub mod session_store;
 pub mod setup;
 pub mod state;
 pub mod views;
+pub mod webhooks;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, guard, web};
 
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
-use crate::web::{account, api, assets, audit, home, keys, login, setup};
+use crate::web::{account, api, assets, audit, home, keys, login, setup, webhooks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -131,6 +131,18 @@ route_table! {
         get => keys::delete::confirm, Needs(ManageKeys);
         post => keys::delete::submit, Needs(ManageKeys);
     }
+    // Webhook endpoints are Administrators' business, as keys are.
+    "/settings/webhooks" {
+        get => webhooks::page, Needs(ManageKeys);
+        post => webhooks::create, Needs(ManageKeys);
+    }
+    "/settings/webhooks/{endpoint}" {
+        get => webhooks::endpoint::page, Needs(ManageKeys);
+    }
+    "/settings/webhooks/{endpoint}/delete" {
+        get => webhooks::delete::confirm, Needs(ManageKeys);
+        post => webhooks::delete::submit, Needs(ManageKeys);
+    }
 }
 
 // The verification API: called by services and gateways, thousands of times a
@@ -250,6 +262,11 @@ mod tests {
             ("post", "/settings/integrations/keys/{id}/roll", [false, false, false, true]),
             ("get", "/settings/integrations/keys/{id}/delete", [false, false, false, true]),
             ("post", "/settings/integrations/keys/{id}/delete", [false, false, false, true]),
+            ("get", "/settings/webhooks", [false, false, false, true]),
+            ("post", "/settings/webhooks", [false, false, false, true]),
+            ("get", "/settings/webhooks/{endpoint}", [false, false, false, true]),
+            ("get", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
+            ("post", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
             ("post", "/api/v1/keys/verify", [true, true, true, true]),
             ("get", "/api/v1/auth", [true, true, true, true]),
             ("head", "/api/v1/auth", [true, true, true, true]),

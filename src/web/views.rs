@@ -21,6 +21,7 @@ pub struct UserBadge {
     pub email: String,
     pub role: &'static str,
     pub can_view_audit: bool,
+    pub can_manage_webhooks: bool,
 }
 
 impl Chrome {
@@ -34,6 +35,7 @@ impl Chrome {
                 email: user.email.clone(),
                 role: user.role.label(),
                 can_view_audit: user.can(Permission::ViewAudit),
+                can_manage_webhooks: user.can(Permission::ManageKeys),
             }),
             flash,
             nav,

@@ -106,6 +106,8 @@ pub struct TestApp {
     pub backend: Backend,
     storage: StorageArgs,
     serve: ServeArgs,
+    /// The webhook worker, until `stop_webhooks`.
+    webhooks: std::sync::Mutex<Option<latchkey::delivery::WebhookWorker>>,
     // Dropped last: the database outlives the pool that uses it.
     pub dir: TempDir,
     pub postgres: Option<PgDatabase>,
@@ -127,6 +129,10 @@ struct Options {
 pub struct Instance {
     pub base: String,
     pub setup_url: Option<String>,
+    /// This instance's own clock.
+    pub clock: std::sync::Arc<latchkey::web::clock::Clock>,
+    /// Its webhook worker (stop it to take the instance's worker away).
+    pub webhooks: Option<latchkey::delivery::WebhookWorker>,
 }
 
 impl TestApp {
@@ -225,6 +231,7 @@ impl TestApp {
             backend,
             storage,
             serve,
+            webhooks: std::sync::Mutex::new(Some(app.webhooks)),
             dir,
             postgres,
         };
@@ -237,9 +244,19 @@ impl TestApp {
         let instance = Instance {
             base: format!("http://{}", app.addr),
             setup_url: app.setup_url.clone(),
+            clock: app.clock.clone(),
+            webhooks: Some(app.webhooks),
         };
         actix_web::rt::spawn(app.server);
         instance
+    }
+
+    /// Stops this console's webhook worker and waits for its pass to end,
+    /// as a shutdown does. The console itself keeps serving.
+    pub fn stop_webhooks(&self) {
+        if let Some(worker) = self.webhooks.lock().unwrap().take() {
+            worker.stop();
+        }
     }
 
     /// Posts a verification request; returns the status and the JSON answer.
@@ -309,15 +326,7 @@ impl TestApp {
     /// After 20 racing generate requests for UCD with 3 keys already there:
     /// exactly 2 were created, 18 refused, and 5 keys are active.
     pub fn assert_two_of_twenty_won_the_ucd_race(&self, statuses: &[StatusCode]) {
-        let created = statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count();
-        let refused = statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count();
-        assert_eq!((created, refused), (2, 18), "{statuses:?}");
+        assert_eq!(created_and_conflicts(statuses), (2, 18), "{statuses:?}");
         let active = db::keys::active_count(&mut self.conn(), "ucd", db::now()).unwrap();
         assert_eq!(active, 5);
     }
@@ -488,6 +497,12 @@ impl Browser {
         assert_eq!(status, StatusCode::CREATED, "generated: {page}");
         input_value(&page, "revealed-key").expect("the modal shows the key")
     }
+}
+
+/// How many of `statuses` are 201 Created and how many 409 Conflict.
+pub fn created_and_conflicts(statuses: &[StatusCode]) -> (usize, usize) {
+    let count = |wanted| statuses.iter().filter(|s| **s == wanted).count();
+    (count(StatusCode::CREATED), count(StatusCode::CONFLICT))
 }
 
 pub fn location(response: &Response) -> String {
