@@ -1042,10 +1042,8 @@ async fn the_worker_queries_read_a_range_of_their_indexes(backend: Backend) {
                 },
             );
             SeededKeyRow {
-                key: row,
-                last_used_at: None,
-                last_used_ip: None,
                 deleted_at: (i % 50 == 7).then_some(now),
+                ..SeededKeyRow::of(row)
             }
         })
         .collect();
