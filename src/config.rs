@@ -203,6 +203,48 @@ pub struct ServeArgs {
     /// HTTP worker threads. Default: one per CPU core.
     #[arg(long, env = "LATCHKEY_WORKERS", global = true)]
     pub workers: Option<usize>,
+
+    /// What a secret scanner's report of a live key does: `disable` switches
+    /// it off at once; `flag` only marks it leaked (it keeps working).
+    #[arg(long, env = "LATCHKEY_LEAKED_KEYS", value_enum, default_value_t = LeakedKeys::Disable, global = true)]
+    pub leaked_keys: LeakedKeys,
+
+    /// GitHub's secret-scanning public keys, as GitHub publishes them
+    /// ({"public_keys": [...]}). With this or --github-public-keys-url,
+    /// POST /api/v1/secret-scanning/github accepts GitHub's signed reports.
+    #[arg(long, env = "LATCHKEY_GITHUB_PUBLIC_KEYS", global = true)]
+    pub github_public_keys: Option<PathBuf>,
+
+    /// Where to fetch GitHub's secret-scanning public keys
+    /// (https://api.github.com/meta/public_keys/secret_scanning); plain http
+    /// only to a loopback address. Added to the keys of --github-public-keys.
+    #[arg(long, env = "LATCHKEY_GITHUB_PUBLIC_KEYS_URL", global = true)]
+    pub github_public_keys_url: Option<String>,
+
+    /// Minutes between fetches of --github-public-keys-url. A report signed
+    /// by an unknown key fetches sooner, at most once a minute.
+    #[arg(long, env = "LATCHKEY_GITHUB_PUBLIC_KEYS_REFRESH_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=10_080), global = true)]
+    pub github_public_keys_refresh_minutes: u32,
+
+    /// File holding the token GitLab sends in `Authorization` to
+    /// /api/v1/gitlab/v1/... (its secret_detection_token_revocation_token;
+    /// at least 32 characters). Without it those endpoints answer 404.
+    #[arg(long, env = "LATCHKEY_GITLAB_REVOCATION_TOKEN_FILE", global = true)]
+    pub gitlab_revocation_token_file: Option<PathBuf>,
+
+    /// Requests a minute the GitLab revocation API takes (per instance)
+    /// before answering 429.
+    #[arg(long, env = "LATCHKEY_GITLAB_REVOCATION_RATE_LIMIT", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub gitlab_revocation_rate_limit: u32,
+}
+
+/// What a leak report of a live key does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LeakedKeys {
+    /// Switch the key off and mark it leaked.
+    Disable,
+    /// Mark it leaked; it keeps working until someone acts.
+    Flag,
 }
 
 impl ServeArgs {

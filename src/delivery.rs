@@ -172,14 +172,7 @@ type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// certificates against the system's roots, or plain http. hyper's client
 /// follows no redirects.
 fn http_client() -> std::io::Result<HttpsClient> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_platform_verifier(rustls::crypto::ring::default_provider())?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
+    let connector = crate::http_client::connector(CONNECT_TIMEOUT, false)?;
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 

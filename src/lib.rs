@@ -5,13 +5,15 @@
 //! - `db`: every query, one file per table.
 //! - `web`: the route table, thin handlers, sessions and error pages.
 //! - `startup`: wiring it together for `serve`; `cli`: the other subcommands; `seed`:
-//!   development data (`latchkey dev seed`); `delivery`: the webhook worker.
+//!   development data (`latchkey dev seed`); `delivery`: the webhook worker;
+//!   `http_client`: outgoing HTTPS (webhooks, GitHub's scanning keys).
 
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod domain;
+pub mod http_client;
 pub mod secrets;
 pub mod seed;
 pub mod startup;

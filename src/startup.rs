@@ -64,6 +64,7 @@ impl Application {
             .unwrap_or_else(|| location.default_secrets_path());
         let secrets = ServerSecrets::load(&secrets_path)?;
         let catalogue = catalogue(serve)?;
+        let leaks = crate::web::leaks::LeakIntake::configure(serve)?;
 
         let listener =
             TcpListener::bind(serve.bind).with_context(|| format!("binding {}", serve.bind))?;
@@ -117,6 +118,7 @@ impl Application {
             ),
             https: serve.https,
             form_key: secrets.form_key(),
+            leaks,
         });
         let session_key = Key::from(&secrets.session_key);
         let https = serve.https;

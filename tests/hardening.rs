@@ -85,6 +85,10 @@ const ANSWERS: &[(&str, &str, [&str; 4])] = &[
     ("get", "/api/v1/auth", ["401", "401", "401", "401"]),
     ("head", "/api/v1/auth", ["401", "401", "401", "401"]),
     ("post", "/api/v1/auth", ["401", "401", "401", "401"]),
+    // Secret scanners' endpoints, not configured here: as if absent.
+    ("post", "/api/v1/secret-scanning/github", ["404", "404", "404", "404"]),
+    ("get", "/api/v1/gitlab/v1/revocable_token_types", ["404", "404", "404", "404"]),
+    ("post", "/api/v1/gitlab/v1/revoke_tokens", ["404", "404", "404", "404"]),
 ];
 
 async fn every_route_answers_each_role_as_the_written_table_says(backend: Backend) {

@@ -18,6 +18,9 @@ use reqwest::StatusCode;
 async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("latchkey.log");
+    let gitlab_token = "a3f1c9e07b5d4e2f8a6c1b3d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f";
+    let gitlab_token_file = dir.path().join("gitlab-token");
+    std::fs::write(&gitlab_token_file, gitlab_token).unwrap();
     // Killed if the test fails before it is stopped below.
     let mut server = ServerProcess::start(|command| {
         command
@@ -27,6 +30,8 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
             ])
             // The test stands in for the gateway that reports what a signature covers.
             .args(["--trusted-proxies", "127.0.0.1"])
+            .arg("--gitlab-revocation-token-file")
+            .arg(&gitlab_token_file)
             .env("RUST_LOG", "trace")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log_path).unwrap());
@@ -124,6 +129,17 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
         .unwrap()
         .public_id
         .to_owned();
+    // A secret scanner reports the key leaked.
+    let revoked = client
+        .post(format!("{base}/api/v1/gitlab/v1/revoke_tokens"))
+        .header("authorization", gitlab_token)
+        .json(&serde_json::json!([
+            {"type": "latchkey_api_key", "token": bearer, "location": "https://gitlab.example.com/a"}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
     // Support staff paste the whole key into the list's search box.
     let found = admin
         .post("/settings/integrations/search", &[("q", &bearer)])
@@ -156,6 +172,13 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
 
     let log = std::fs::read(&log_path).unwrap();
     assert!(log.len() > 1000, "trace logging was on");
+    let text = String::from_utf8_lossy(&log);
+    assert!(
+        text.contains(&format!(
+            "API key {id} reported leaked by GitLab secret detection (token SHA-256 "
+        )),
+        "the leak report is logged by the key's ID and the token's hash"
+    );
     let mut searched = vec![("log".to_owned(), log)];
     for entry in std::fs::read_dir(dir.path().join("data")).unwrap() {
         let path = entry.unwrap().path();

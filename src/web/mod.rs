@@ -12,6 +12,7 @@ pub mod cursor;
 pub mod error;
 pub mod home;
 pub mod keys;
+pub mod leaks;
 pub mod login;
 pub mod password_check;
 pub mod password_workers;

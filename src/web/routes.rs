@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, guard, web};
 
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
-use crate::web::{account, api, assets, audit, home, keys, login, setup, webhooks};
+use crate::web::{account, api, assets, audit, home, keys, leaks, login, setup, webhooks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -158,6 +158,17 @@ route_table! {
         head => api::forward_auth, Public;
         post => api::forward_auth, Public;
     }
+    // Leak reports from secret scanners, each checked by its own credential:
+    // GitHub's signature, GitLab's pre-shared token. 404 when not configured.
+    "/api/v1/secret-scanning/github" {
+        post => leaks::github::report, Public;
+    }
+    "/api/v1/gitlab/v1/revocable_token_types" {
+        get => leaks::gitlab::token_types, Public;
+    }
+    "/api/v1/gitlab/v1/revoke_tokens" {
+        post => leaks::gitlab::revoke_tokens, Public;
+    }
 }
 
 /// Every route served, console and API.
@@ -271,6 +282,9 @@ mod tests {
             ("get", "/api/v1/auth", [true, true, true, true]),
             ("head", "/api/v1/auth", [true, true, true, true]),
             ("post", "/api/v1/auth", [true, true, true, true]),
+            ("post", "/api/v1/secret-scanning/github", [true, true, true, true]),
+            ("get", "/api/v1/gitlab/v1/revocable_token_types", [true, true, true, true]),
+            ("post", "/api/v1/gitlab/v1/revoke_tokens", [true, true, true, true]),
         ];
         let who = [
             None,

@@ -28,6 +28,8 @@ pub struct AppState {
     pub https: bool,
     /// Keys the form tokens of visitors who are not signed in (see `auth`).
     pub form_key: [u8; 32],
+    /// Leak reports from secret scanners: what they do, and who may send them.
+    pub leaks: crate::web::leaks::LeakIntake,
 }
 
 impl AppState {

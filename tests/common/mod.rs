@@ -115,6 +115,8 @@ pub struct TestApp {
 
 /// Makes the URL the console uses from its test database's own URL.
 type Route = dyn Fn(&str) -> String;
+/// Changes `serve` settings before the console starts.
+type Configure = dyn FnOnce(&mut ServeArgs);
 
 #[derive(Default)]
 struct Options {
@@ -122,6 +124,7 @@ struct Options {
     route: Option<Box<Route>>,
     trusted_proxies: String,
     https: bool,
+    serve: Option<Box<Configure>>,
 }
 
 /// Another console on the same database and secrets, as after a restart or
@@ -185,6 +188,20 @@ impl TestApp {
         )
     }
 
+    /// Starts a console with `serve` settings changed by `configure`.
+    pub async fn spawn_with_serve(
+        backend: Backend,
+        configure: impl FnOnce(&mut ServeArgs) + 'static,
+    ) -> TestApp {
+        Self::spawn_with(
+            backend,
+            Options {
+                serve: Some(Box::new(configure)),
+                ..Options::default()
+            },
+        )
+    }
+
     fn spawn_with(backend: Backend, options: Options) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let postgres = (backend == Backend::Postgres).then(PgDatabase::create);
@@ -210,7 +227,7 @@ impl TestApp {
             pool_size: 8,
             db_timeout: 2,
         };
-        let serve = ServeArgs {
+        let mut serve = ServeArgs {
             bind: "127.0.0.1:0".parse().unwrap(),
             public_url: None,
             key_types,
@@ -220,7 +237,16 @@ impl TestApp {
             session_max_hours: 12,
             workers: Some(2),
             password_workers: None,
+            leaked_keys: latchkey::config::LeakedKeys::Disable,
+            github_public_keys: None,
+            github_public_keys_url: None,
+            github_public_keys_refresh_minutes: 60,
+            gitlab_revocation_token_file: None,
+            gitlab_revocation_rate_limit: 60,
         };
+        if let Some(configure) = options.serve {
+            configure(&mut serve);
+        }
         let app = Application::build(&storage, &serve).expect("the console starts");
         let test_app = TestApp {
             state: app.state.clone(),
