@@ -359,17 +359,8 @@ fn store_keys(db: &Database, keys: &[StoredKey]) -> chrono::NaiveDateTime {
             );
             key.id = (*id).to_owned();
             SeededKeyRow {
-                key,
-                last_used_at: None,
-                last_used_ip: None,
                 deleted_at: deleted.then_some(now),
-                disabled_at: None,
-                disabled_by: None,
-                replaced_by: None,
-                replaces: None,
-                stops_at: None,
-                leaked_at: None,
-                leaked_where: None,
+                ..SeededKeyRow::of(key)
             }
         })
         .collect();

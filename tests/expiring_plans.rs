@@ -30,7 +30,8 @@ async fn the_expiring_keys_are_read_from_the_expiry_index(backend: Backend) {
     // one in fifty is deleted.
     let rows: Vec<SeededKeyRow> = (0..KEYS)
         .map(|i| SeededKeyRow {
-            key: NewKeyRow::new(
+            deleted_at: (i % 50 == 7).then_some(now),
+            ..SeededKeyRow::of(NewKeyRow::new(
                 &NewApiKey::generate(if i % 100 == 0 { "webpush" } else { "tsms" }),
                 Scheme::Bearer,
                 &hasher,
@@ -44,17 +45,7 @@ async fn the_expiring_keys_are_read_from_the_expiry_index(backend: Backend) {
                     expires_at: (i % 3 == 0).then(|| now + Duration::days((i % 400) as i64 - 5)),
                     rate_limit: None,
                 },
-            ),
-            last_used_at: None,
-            last_used_ip: None,
-            deleted_at: (i % 50 == 7).then_some(now),
-            disabled_at: None,
-            disabled_by: None,
-            replaced_by: None,
-            replaces: None,
-            stops_at: None,
-            leaked_at: None,
-            leaked_where: None,
+            ))
         })
         .collect();
     for chunk in rows.chunks(500) {

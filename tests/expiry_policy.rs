@@ -361,7 +361,8 @@ async fn the_banner_count_stops_at_its_cap(backend: Backend) {
     let (hasher, sealer) = (SecretHasher::new(&[1; 32]), SecretBox::new(&[2; 32]));
     let rows: Vec<SeededKeyRow> = (0..1_001)
         .map(|i| SeededKeyRow {
-            key: NewKeyRow::new(
+            deleted_at: None,
+            ..SeededKeyRow::of(NewKeyRow::new(
                 &NewApiKey::generate("tsms"),
                 Scheme::Bearer,
                 &hasher,
@@ -375,17 +376,7 @@ async fn the_banner_count_stops_at_its_cap(backend: Backend) {
                     expires_at: Some(now + Duration::hours(1 + i % 100)),
                     rate_limit: None,
                 },
-            ),
-            last_used_at: None,
-            last_used_ip: None,
-            deleted_at: None,
-            disabled_at: None,
-            disabled_by: None,
-            replaced_by: None,
-            replaces: None,
-            stops_at: None,
-            leaked_at: None,
-            leaked_where: None,
+            ))
         })
         .collect();
     for chunk in rows.chunks(250) {

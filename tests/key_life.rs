@@ -23,6 +23,7 @@ both_backends!(
     rolling_from_many_tabs_and_instances_at_once_makes_one_replacement,
     key_states_are_filters_of_the_key_list,
     support_and_viewers_cannot_change_keys,
+    a_rolled_key_hands_over_then_a_leak_report_switches_the_new_one_off_everywhere,
 );
 
 fn id_of(token: &str) -> String {
@@ -356,16 +357,11 @@ async fn a_disabled_key_answers_disabled_everywhere_and_still_counts(backend: Ba
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(outcome(&app, &token).await, "DISABLED");
-    let mut there = String::new();
-    for _ in 0..40 {
-        let (_, body) = verify_at(&other.base, &token).await;
-        there = body["code"].as_str().unwrap().to_owned();
-        if there == "DISABLED" {
-            break;
-        }
-        tokio_sleep(50).await;
-    }
-    assert_eq!(there, "DISABLED", "the other instance within 2 s");
+    assert_eq!(
+        code_within(&other.base, &token, "DISABLED").await,
+        "DISABLED",
+        "the other instance within a second"
+    );
     assert_eq!(
         active(&app, "ucd"),
         active_before,
@@ -409,6 +405,22 @@ async fn verify_at(base: &str, token: &str) -> (StatusCode, serde_json::Value) {
         .await
         .unwrap();
     (response.status(), response.json().await.unwrap())
+}
+
+/// The code the console at `base` answers for `token`, polled for up to a
+/// second until it is `expected`.
+async fn code_within(base: &str, token: &str, expected: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let code = verify_at(base, token).await.1["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if code == expected || started.elapsed() > std::time::Duration::from_secs(1) {
+            return code;
+        }
+        tokio_sleep(25).await;
+    }
 }
 
 fn active(app: &TestApp, code: &str) -> i64 {
@@ -745,4 +757,98 @@ async fn support_and_viewers_cannot_change_keys(backend: Backend) {
     for forbidden in ["key.updated", "key.disabled", "key.rolled"] {
         assert!(!actions.contains(&forbidden.to_owned()));
     }
+}
+
+/// The whole life, end to end: an Administrator rolls a key with a 24-hour
+/// grace period and both keys verify; 25 hours later only the new one does;
+/// a signed leak report for the new key switches it off within a second on
+/// every instance, a webhook receiver is told `key.leaked` exactly once, and
+/// the list says why.
+async fn a_rolled_key_hands_over_then_a_leak_report_switches_the_new_one_off_everywhere(
+    backend: Backend,
+) {
+    use common::receiver::{Receiver, add_endpoint, assert_signed};
+    use common::scanner::{GithubKey, Settings, report_body, signed_report};
+    use std::time::Duration;
+
+    let settings = Settings::new();
+    let github = GithubKey::new("github-key-1");
+    let keys = settings.file("github-keys.json", &GithubKey::published(&[&github]));
+    let app = TestApp::spawn_with_serve(backend, move |serve| {
+        serve.github_public_keys = Some(keys);
+    })
+    .await;
+    let other = app.another_instance();
+    let receiver = Receiver::start(&[]);
+    let admin = app.signed_in(Role::Administrator).await;
+    let (_, secret) = add_endpoint(&admin, &receiver.url("/hooks"), &["key.leaked"]).await;
+
+    let old = admin.generate_token("ucd", "Partner feed").await;
+    let (status, page) = roll(&admin, &id_of(&old), "24h", "").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let new = input_value(&page, "revealed-key").unwrap();
+    let new_id = id_of(&new);
+    assert_eq!(outcome(&app, &old).await, "VALID");
+    assert_eq!(outcome(&app, &new).await, "VALID");
+
+    for clock in [&app.clock, &other.clock] {
+        clock.advance(chrono::Duration::hours(25));
+    }
+    assert_eq!(outcome(&app, &old).await, "NOT_FOUND");
+    assert_eq!(outcome(&app, &new).await, "VALID");
+    // The other instance learns of the replacement within a second.
+    assert_eq!(code_within(&other.base, &new, "VALID").await, "VALID");
+    assert_eq!(verify_at(&other.base, &old).await.1["code"], "NOT_FOUND");
+
+    let leaked_at = "https://github.com/octo/shop/blob/4f2a9c1/deploy/.env";
+    let body = report_body(&[&new], leaked_at);
+    let (status, feedback) = signed_report(&app.base, &github, &body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(feedback[0]["label"], "true_positive");
+    assert_eq!(
+        outcome(&app, &new).await,
+        "DISABLED",
+        "at once where reported"
+    );
+    let started = std::time::Instant::now();
+    let mut there = String::new();
+    while started.elapsed() < Duration::from_secs(1) {
+        there = verify_at(&other.base, &new).await.1["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if there == "DISABLED" {
+            break;
+        }
+        tokio_sleep(25).await;
+    }
+    assert_eq!(there, "DISABLED", "the other instance within a second");
+
+    // Told once, though two instances each run a delivery worker.
+    let told = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let told = receiver.still(told.len(), Duration::from_secs(2)).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_signed(&secret, &told[0]);
+    let event = told[0].json();
+    assert_eq!(event["type"], "key.leaked");
+    assert_eq!(event["data"]["key_id"], new_id.as_str());
+    assert!(
+        !told[0].body.contains(&new[new.len() - 12..]),
+        "never the key"
+    );
+
+    // The list says why (signed in again: a day has passed).
+    let admin = app.signed_in(Role::Administrator).await;
+    let list = admin.html("/settings/integrations?status=leaked").await;
+    let row = row_of(&list, &new_id);
+    assert!(row.contains(">Disabled</span>"), "{row}");
+    assert!(row.contains(">Leaked</span>"), "{row}");
+    assert!(row.contains("By a leak report"), "{row}");
+    let page = unescaped(
+        &admin
+            .html(&format!("/settings/integrations/keys/{new_id}"))
+            .await,
+    );
+    assert!(page.contains("This key was reported leaked"));
+    assert!(page.contains(leaked_at));
 }

@@ -368,6 +368,11 @@ fn live_key(id: &str) -> LiveKey<'_> {
         .filter(api_keys::deleted_at.is_null())
 }
 
+/// Whether a key with this id exists and is not deleted.
+fn is_live(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(live_key(id))).get_result(conn)
+}
+
 /// Applies `change` to a live key and, if it touched one, records `event`, in
 /// one transaction. Returns whether there was such a key.
 fn change_live_key(
@@ -566,8 +571,7 @@ pub fn edit(
             audit::record(conn, event)?;
             return Ok(EditOutcome::Saved);
         }
-        let exists = diesel::select(diesel::dsl::exists(live_key(id))).get_result(conn)?;
-        Ok(if exists {
+        Ok(if is_live(conn, id)? {
             EditOutcome::ChangedMeanwhile
         } else {
             EditOutcome::Gone
@@ -708,8 +712,7 @@ pub fn report_leaked(
             audit::record(conn, event)?;
             return Ok(LeakOutcome::Marked);
         }
-        let exists = diesel::select(diesel::dsl::exists(live_key(id))).get_result(conn)?;
-        Ok(if exists {
+        Ok(if is_live(conn, id)? {
             LeakOutcome::AlreadyReported
         } else {
             LeakOutcome::Gone

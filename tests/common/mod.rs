@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod plans;
+pub mod receiver;
+pub mod scanner;
 pub mod server_process;
 
 use latchkey::config::{ServeArgs, StorageArgs};

@@ -48,13 +48,6 @@ fn editable(view: &KeyView) -> Editable {
     }
 }
 
-async fn load(state: &AppState, id: String) -> Result<KeyView, AppError> {
-    state
-        .db(move |conn| Ok(keys::find(conn, &id)?))
-        .await?
-        .ok_or_else(super::no_such_key)
-}
-
 fn edit_page(state: &AppState, user: &CurrentUser, view: KeyView, form: KeyEditForm) -> EditPage {
     EditPage {
         chrome: Chrome::for_user(user, None, "integrations"),
@@ -73,7 +66,7 @@ pub async fn edit_form(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let view = load(&state, super::key_id_from_path(id)?).await?;
+    let view = super::load(&state, super::key_id_from_path(id)?).await?;
     let form = KeyEditForm::of(&editable(&view), view.changed_at);
     render(StatusCode::OK, &edit_page(&state, &user, view, form))
 }
@@ -88,7 +81,7 @@ pub async fn edit_submit(
 ) -> Result<HttpResponse, AppError> {
     let id = super::key_id_from_path(id)?;
     let form = form.into_inner();
-    let view = load(&state, id.clone()).await?;
+    let view = super::load(&state, id.clone()).await?;
     let now = state.clock.now();
     let before = editable(&view);
     // The type's expiry policy, counted from the key's creation; an expiry
@@ -152,7 +145,7 @@ pub async fn edit_submit(
         EditOutcome::Saved => {}
         EditOutcome::Gone => return Err(super::no_such_key()),
         EditOutcome::ChangedMeanwhile => {
-            let view = load(&state, id).await?;
+            let view = super::load(&state, id).await?;
             let fresh = KeyEditForm::of(&editable(&view), view.changed_at);
             let mut page = edit_page(&state, &user, view, fresh);
             page.conflict = Some(CHANGED_MEANWHILE);
@@ -200,7 +193,7 @@ async fn switch(
     off: bool,
 ) -> Result<HttpResponse, AppError> {
     let id = super::key_id_from_path(id)?;
-    let view = load(&state, id.clone()).await?;
+    let view = super::load(&state, id.clone()).await?;
     let event = AuditEvent {
         actor_id: Some(user.id.clone()),
         actor_email: Some(user.email.clone()),

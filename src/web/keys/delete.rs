@@ -23,11 +23,7 @@ pub async fn confirm(
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = super::key_id_from_path(id)?;
-    let view = state
-        .db(move |conn| Ok(keys::find(conn, &id)?))
-        .await?
-        .ok_or_else(super::no_such_key)?;
+    let view = super::load(&state, super::key_id_from_path(id)?).await?;
     ok(&ConfirmPage {
         chrome: Chrome::for_user(&user, None, "integrations"),
         key: KeyRow::new(view, &state.catalogue, state.clock.now()),

@@ -52,6 +52,14 @@ pub fn key_ref_from_path(id: actix_web::web::Path<String>) -> Result<KeyRef, App
     })
 }
 
+/// The key with this id, if it is not deleted; otherwise "no such key".
+pub async fn load(state: &crate::web::state::AppState, id: String) -> Result<KeyView, AppError> {
+    state
+        .db(move |conn| Ok(crate::db::keys::find(conn, &id)?))
+        .await?
+        .ok_or_else(no_such_key)
+}
+
 pub fn no_such_key() -> AppError {
     AppError::NotFoundWith(
         "There is no API key with that identifier. It may have been deleted.".into(),

@@ -72,19 +72,12 @@ fn roll_page(state: &AppState, user: &CurrentUser, key: KeyRow, form: &RollForm)
     }
 }
 
-async fn load(state: &AppState, id: String) -> Result<keys::KeyView, AppError> {
-    state
-        .db(move |conn| Ok(keys::find(conn, &id)?))
-        .await?
-        .ok_or_else(super::no_such_key)
-}
-
 pub async fn form(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let view = load(&state, super::key_id_from_path(id)?).await?;
+    let view = super::load(&state, super::key_id_from_path(id)?).await?;
     let key = KeyRow::new(view, &state.catalogue, state.clock.now());
     render(
         StatusCode::OK,
@@ -101,7 +94,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let id = super::key_id_from_path(id)?;
     let form = form.into_inner();
-    let view = load(&state, id.clone()).await?;
+    let view = super::load(&state, id.clone()).await?;
     let now = state.clock.now();
     let old = KeyRow::new(view.clone(), &state.catalogue, now);
     let refuse = |page: RollPage, error: String, status: StatusCode| {
@@ -190,7 +183,7 @@ pub async fn submit(
         Ok(old_row) => old_row,
         Err(RollError::Gone) => return Err(super::no_such_key()),
         Err(refused) => {
-            let view = load(&state, id).await?;
+            let view = super::load(&state, id).await?;
             let key = KeyRow::new(view, &state.catalogue, state.clock.now());
             let page = roll_page(&state, &user, key, &form);
             let message = match refused {
