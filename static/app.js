@@ -256,4 +256,20 @@
     });
     applyType(false);
   }
+
+  // Edit and Roll: a date typed or picked beside a choice selects that
+  // choice, and choosing another clears the date (without this script the
+  // server refuses a date typed beside another choice).
+  document.querySelectorAll("[data-picks]").forEach(function (field) {
+    var choice = document.getElementById(field.getAttribute("data-picks"));
+    if (!choice || !choice.form) { return; }
+    ["input", "change", "click"].forEach(function (name) {
+      field.addEventListener(name, function () {
+        if (name === "click" || field.value !== "") { choice.checked = true; }
+      });
+    });
+    choice.form.addEventListener("change", function (event) {
+      if (event.target.name === choice.name && event.target !== choice) { field.value = ""; }
+    });
+  });
 })();

@@ -16,6 +16,18 @@ async fn code_of(app: &TestApp, token: &str) -> String {
     body["code"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Whether the radio button with this id is checked.
+async fn checked(chrome: &Chrome, id: &str) -> bool {
+    chrome
+        .script(
+            &format!("return document.getElementById({id:?}).checked;"),
+            Vec::new(),
+        )
+        .await
+        .as_bool()
+        .unwrap_or(false)
+}
+
 /// Waits for a key's page: its heading is the key's name and its badges.
 async fn wait_for_key(chrome: &Chrome, name: &str) {
     chrome
@@ -49,6 +61,11 @@ async fn an_administrator_edits_disables_and_rolls_a_key() {
         chrome.wait_for_heading("Edit API key").await;
         chrome.assert_accessible("edit a key").await;
         chrome.fill("#name", "Checkout (production)").await;
+        // A date typed selects "On this date"; choosing Never clears it.
+        chrome.fill("#expires_on", "2099-12-31").await;
+        assert!(checked(&chrome, "expires-on").await);
+        chrome.click("#expires-never").await;
+        assert_eq!(chrome.value("#expires_on").await, "");
         chrome.fill("#trusted_ips", "203.0.113.0/24\nnot-an-ip").await;
         chrome.follow("button", "Save changes").await;
         chrome.wait_for_heading("Edit API key").await;
@@ -85,7 +102,18 @@ async fn an_administrator_edits_disables_and_rolls_a_key() {
         chrome.wait_for_heading("Roll API key “Checkout (production)”").await;
         chrome.assert_accessible("roll a key").await;
         chrome.screenshot("roll-form").await;
+        // Typing a time selects "Until a date and time"; another choice clears it.
+        // (A datetime-local field takes keys in the browser's locale order;
+        // set it as a picker would, with the event a picker sends.)
+        chrome
+            .script(
+                "const f = document.getElementById('grace_until'); f.value = '2030-01-01T09:30'; f.dispatchEvent(new Event('input', { bubbles: true }));",
+                Vec::new(),
+            )
+            .await;
+        assert!(checked(&chrome, "grace-custom").await);
         chrome.click("#grace-1h").await;
+        assert_eq!(chrome.value("#grace_until").await, "");
         chrome.follow("button", "Roll key").await;
         chrome.el("#revealed-key").await;
         let replacement = chrome.value("#revealed-key").await;
