@@ -20,6 +20,7 @@ both_backends!(
     step_one_shows_each_types_default_description_and_use,
     the_banner_counts_live_keys_expiring_within_a_week,
     the_banner_count_stops_at_its_cap,
+    the_banner_leaves_out_disabled_and_rolled_keys_as_its_link_does,
     the_modals_curl_example_verifies_the_key,
 );
 
@@ -348,6 +349,48 @@ async fn the_banner_counts_live_keys_expiring_within_a_week(backend: Backend) {
     app.clock.advance(Duration::days(4));
     let viewer = app.signed_in(Role::Viewer).await;
     assert_eq!(banner(&viewer).await, None, "gone once they have expired");
+}
+
+async fn the_banner_leaves_out_disabled_and_rolled_keys_as_its_link_does(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.signed_in(Role::Administrator).await;
+    let mut ids = Vec::new();
+    for name in ["Paused", "Handed over", "Plain"] {
+        let token = admin.generate_token("tsms", name).await;
+        ids.push(
+            latchkey::domain::api_key::parse(&token)
+                .unwrap()
+                .public_id
+                .to_owned(),
+        );
+        expire(&app, name, app.clock.now() + Duration::days(2));
+    }
+    let disabled = admin
+        .post(
+            &format!("/settings/integrations/keys/{}/disable", ids[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+    // The rolled key's replacement keeps its expiry, and is counted instead.
+    let rolled = admin
+        .post(
+            &format!("/settings/integrations/keys/{}/roll", ids[1]),
+            &[("grace", "1h")],
+        )
+        .await;
+    assert_eq!(rolled.status(), StatusCode::CREATED);
+    let link =
+        "<a href=\"/settings/integrations?status=expiring\">Show the keys that expire soon</a>";
+    assert_eq!(
+        banner(&admin).await.unwrap(),
+        format!("data-expiring-banner><strong>2 keys expire within 7 days.</strong> {link}")
+    );
+    let listed = admin.html("/settings/integrations?status=expiring").await;
+    assert!(
+        listed.contains("2 keys"),
+        "the link shows what the banner counts"
+    );
 }
 
 async fn the_banner_count_stops_at_its_cap(backend: Backend) {

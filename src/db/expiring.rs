@@ -15,8 +15,8 @@ use crate::domain::key_type::Catalogue;
 type Backend = <DbConn as diesel::Connection>::Backend;
 
 /// Where the window is: keys expiring after `after` and at or before
-/// `until`, except those of switched-off types (refused anyway), as the key
-/// list's "Expiring soon" filter selects them.
+/// `until`, except switched-off and rolled keys and those of switched-off
+/// types, as the key list's "Expiring soon" filter selects them.
 #[derive(Debug, Clone)]
 pub struct Window {
     pub after: NaiveDateTime,
@@ -43,6 +43,10 @@ pub fn ids_in(window: &Window) -> api_keys::BoxedQuery<'static, Backend, diesel:
         .filter(api_keys::expires_at.gt(window.after))
         .filter(api_keys::expires_at.le(window.until))
         .filter(api_keys::type_code.ne_all(window.disabled_types.clone()))
+        // Switched-off and rolled keys stop on their own terms, not at their
+        // expiry (a rolled key's replacement is counted instead).
+        .filter(api_keys::disabled_at.is_null())
+        .filter(api_keys::replaced_by.is_null())
         .select(api_keys::id)
         .into_boxed()
 }
@@ -94,6 +98,10 @@ pub fn page_query(
         .filter(api_keys::expires_at.gt(window.after))
         .filter(api_keys::expires_at.le(window.until))
         .filter(api_keys::type_code.ne_all(window.disabled_types.clone()))
+        // Switched-off and rolled keys stop on their own terms, not at their
+        // expiry (a rolled key's replacement is counted instead).
+        .filter(api_keys::disabled_at.is_null())
+        .filter(api_keys::replaced_by.is_null())
         .select((
             api_keys::id,
             api_keys::type_code,
