@@ -180,10 +180,10 @@ async fn closing_the_key_before_copying_it_asks_first_and_back_finds_a_normal_pa
             // The address is the list's at once: Reload or Back never post again.
             assert_eq!(chrome.path().await, LIST);
 
-            // The Key ID (the key's start, not secret) and a curl example.
+            // The Key ID (as the list shows it, not secret) and a curl example.
             let key_id = chrome.text("#revealed-key-id").await;
             assert!(
-                key_id.starts_with("lk_tsms_") && key.starts_with(&format!("{key_id}_")),
+                key_id.len() == 12 && key.starts_with(&format!("lk_tsms_{key_id}_")),
                 "{key_id}"
             );
             let example = chrome.value("#revealed-curl").await;

@@ -276,7 +276,10 @@ pub struct Revealed {
     pub type_name: String,
     pub scheme: Scheme,
     pub token: String,
+    /// The non-secret half of a key/secret pair: `lk_<type>_<id>`.
     pub key_id: String,
+    /// The Key ID the list and the key's page show (its public id).
+    pub id: String,
     pub secret: String,
     /// A `curl` command that checks the key against this console.
     pub try_it: String,
@@ -310,6 +313,7 @@ impl Revealed {
             scheme,
             token,
             key_id,
+            id: key.public_id.clone(),
             secret,
             try_it,
             restricted,
