@@ -184,7 +184,7 @@ const EXPIRING_PAGE: i64 = 500;
 
 /// `latchkey keys expiring`: prints the live keys expiring within `within`
 /// from now, soonest first, and returns how many there were. Never a secret:
-/// the Key ID (`lk_<type>_<id>`), type, name, contact email and expiry.
+/// the key's visible start (`lk_<type>_<Key ID>`), type, name, contact email and expiry.
 pub fn keys_expiring(
     storage: &StorageArgs,
     catalogue: &Catalogue,
@@ -209,7 +209,7 @@ pub fn keys_expiring(
                         writeln!(
                             out,
                             "{:<16}  {:<28}  {:<12}  NAME <CONTACT>",
-                            "EXPIRES (UTC)", "KEY ID", "TYPE"
+                            "EXPIRES (UTC)", "KEY", "TYPE"
                         )?;
                     }
                     writeln!(
@@ -224,7 +224,8 @@ pub fn keys_expiring(
                 }
                 OutputFormat::Json => {
                     let object = serde_json::to_string(&ExpiringJson {
-                        key_id: format!("lk_{}_{}", key.type_code, key.id),
+                        key_id: &key.id,
+                        key_prefix: format!("lk_{}_{}", key.type_code, key.id),
                         type_code: &key.type_code,
                         name: &key.name,
                         contact_email: &key.contact_email,
@@ -264,7 +265,10 @@ pub fn keys_expiring(
 /// One key in `keys expiring --format json`, its fields in this order.
 #[derive(serde::Serialize)]
 struct ExpiringJson<'a> {
-    key_id: String,
+    /// The Key ID, as the console shows it.
+    key_id: &'a str,
+    /// The key's visible start, `lk_<type>_<id>`.
+    key_prefix: String,
     #[serde(rename = "type")]
     type_code: &'a str,
     name: &'a str,

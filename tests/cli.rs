@@ -482,7 +482,7 @@ async fn expiring_keys_are_listed_soonest_first_with_exit_status_1(backend: Back
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(
         masked(&text(&out.stdout), now, &listed),
-        "EXPIRES (UTC)     KEY ID                        TYPE          NAME <CONTACT>\n\
+        "EXPIRES (UTC)     KEY                           TYPE          NAME <CONTACT>\n\
          <B expires here>  lk_hubhmac_BBBBBBBBBBBB       hubhmac       Partner signer <partner@example.com>\n\
          <A expires here>  lk_ucd_AAAAAAAAAAAA           ucd           Checkout service <ops@example.com>\n\
          <H expires here>  lk_tsms_HHHHHHHHHHHH          tsms          Bell??[31m red <ops@example.com>\n\
@@ -506,7 +506,7 @@ async fn expiring_keys_are_listed_soonest_first_with_exit_status_1(backend: Back
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         masked(&text(&out.stdout), now, &listed),
-        "[\n  {\"key_id\":\"lk_hubhmac_BBBBBBBBBBBB\",\"type\":\"hubhmac\",\"name\":\"Partner signer\",\"contact_email\":\"partner@example.com\",\"expires_at\":\"<BBBBBBBBBBBB>\"}\n]\n"
+        "[\n  {\"key_id\":\"BBBBBBBBBBBB\",\"key_prefix\":\"lk_hubhmac_BBBBBBBBBBBB\",\"type\":\"hubhmac\",\"name\":\"Partner signer\",\"contact_email\":\"partner@example.com\",\"expires_at\":\"<BBBBBBBBBBBB>\"}\n]\n"
     );
     let out = latchkey(
         &db,
