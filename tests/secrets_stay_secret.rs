@@ -46,6 +46,22 @@ async fn no_plaintext_key_or_secret_reaches_the_database(backend: Backend) {
         assert!(!list.contains(parsed.secret));
     }
 
+    // A webhook endpoint's signing secret is shown once and kept only sealed.
+    let response = admin
+        .post(
+            "/settings/webhooks",
+            &[
+                ("url", "https://hooks.example.com/latchkey"),
+                ("events", "key.created"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    let signing = input_value(&response.text().await.unwrap(), "revealed-secret").unwrap();
+    let raw = signing.trim_start_matches("whsec_").to_owned();
+    needles.push(hex::encode(&raw));
+    needles.push(raw);
+
     let stored = everything_stored(&app);
     assert!(stored.len() >= 2, "something was searched");
     for (place, bytes) in stored {
@@ -83,6 +99,9 @@ fn everything_stored(app: &TestApp) -> Vec<(String, Vec<u8>)> {
                 "audit_events",
                 "sessions",
                 "setup_tokens",
+                "webhook_endpoints",
+                "webhook_deliveries",
+                "request_log",
             ] {
                 let dump: Dump = diesel::sql_query(format!(
                     "SELECT coalesce(string_agg(t::text, E'\\n'), '') AS rows FROM {table} t"
