@@ -185,6 +185,14 @@ impl Feedback {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limits_are_as_documented() {
+        assert_eq!(
+            (MAX_REPORT_BYTES, MAX_TOKENS, MAX_PLACE_CHARS),
+            (1_048_576, 1_000, 2_048)
+        );
+    }
     use regex::Regex;
 
     #[test]

@@ -239,6 +239,14 @@ mod tests {
             PublicKeySet::parse(b"[1, 2]").unwrap_err(),
             KeySetError::Shape(_)
         ));
+        // 32 keys are read; a 33rd makes the list too long.
+        assert_eq!(MAX_KEYS, 32);
+        let most: Vec<(String, &str)> = (0..MAX_KEYS).map(|i| (format!("k{i}"), PEM)).collect();
+        let most: Vec<(&str, &str)> = most.iter().map(|(id, pem)| (id.as_str(), *pem)).collect();
+        assert_eq!(
+            PublicKeySet::parse(&published(&most)).unwrap().set.len(),
+            32
+        );
         let many: Vec<(String, &str)> = (0..=MAX_KEYS).map(|i| (format!("k{i}"), PEM)).collect();
         let many: Vec<(&str, &str)> = many.iter().map(|(id, pem)| (id.as_str(), *pem)).collect();
         assert_eq!(
@@ -254,7 +262,9 @@ mod tests {
             .set;
         let both = set().merged(&other);
         assert!(both.knows(KEY_ID) && both.knows("second"));
+        assert!(!both.knows("third"));
         assert_eq!(both.len(), 2);
+        assert!(!both.is_empty());
         assert!(PublicKeySet::default().is_empty());
     }
 }

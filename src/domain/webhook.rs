@@ -331,6 +331,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_event_reads_as_written_next_to_its_checkbox() {
+        let table = [
+            (EventType::KeyCreated, "key.created", "A key is generated"),
+            (
+                EventType::KeyUpdated,
+                "key.updated",
+                "A key's settings change, or it is enabled again",
+            ),
+            (EventType::KeyDisabled, "key.disabled", "A key is disabled"),
+            (
+                EventType::KeyRolled,
+                "key.rolled",
+                "A key is rolled (a new secret replaces the old one)",
+            ),
+            (EventType::KeyDeleted, "key.deleted", "A key is deleted"),
+            (
+                EventType::KeyExpiring,
+                "key.expiring",
+                "A key expires within 14 days, and again within 1 day",
+            ),
+            (
+                EventType::KeyLeaked,
+                "key.leaked",
+                "A key is reported leaked",
+            ),
+        ];
+        assert_eq!(table.len(), EventType::ALL.len());
+        for (event, code, label) in table {
+            assert_eq!((event.as_str(), event.label()), (code, label));
+        }
+    }
+
+    #[test]
     fn the_signature_matches_the_standard_webhooks_known_answer() {
         // The Standard Webhooks specification's example, checked with
         // `openssl dgst -sha256 -mac HMAC`.
