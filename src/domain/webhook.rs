@@ -523,6 +523,14 @@ mod tests {
                 "https://example.com:99999/",
                 "That is not a URL the console can send to (invalid port number).",
             ),
+            (
+                "https://user@example.com/hook",
+                "The URL must not contain a user name or password.",
+            ),
+            (
+                "https://:secret@example.com/hook",
+                "The URL must not contain a user name or password.",
+            ),
         ];
         for (typed, message) in refused {
             assert_eq!(
