@@ -7,6 +7,38 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::schema::sessions;
 
+/// What a session says about itself, written beside its state so a person
+/// can see and end their sessions. All empty for a visitor's session.
+#[derive(Debug, Clone, Default, AsChangeset, Insertable)]
+#[diesel(table_name = sessions, treat_none_as_null = true)]
+pub struct Details {
+    /// A public name for the session (not its cookie, nor the cookie's hash).
+    pub handle: Option<String>,
+    pub user_id: Option<String>,
+    pub started_at: Option<NaiveDateTime>,
+    pub last_seen_at: Option<NaiveDateTime>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A session as the store writes it.
+pub struct Saved {
+    pub state: String,
+    pub details: Details,
+    pub expires_at: NaiveDateTime,
+}
+
+/// One of a user's live sessions, as Account › Sessions lists it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub handle: Option<String>,
+    pub started_at: Option<NaiveDateTime>,
+    pub last_seen_at: Option<NaiveDateTime>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 pub fn load(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<Option<String>> {
     sessions::table
         .filter(sessions::id.eq(id))
@@ -17,19 +49,14 @@ pub fn load(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<Opti
 }
 
 /// Inserts a new session; expired rows are swept at the same time.
-pub fn insert(
-    conn: &mut DbConn,
-    id: &str,
-    state: &str,
-    expires_at: NaiveDateTime,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConn, id: &str, saved: &Saved, now: NaiveDateTime) -> QueryResult<()> {
     diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?;
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(id),
-            sessions::state.eq(state),
-            sessions::expires_at.eq(expires_at),
+            sessions::state.eq(&saved.state),
+            sessions::expires_at.eq(saved.expires_at),
+            &saved.details,
         ))
         .execute(conn)
         .map(drop)
@@ -37,21 +64,16 @@ pub fn insert(
 
 /// Rewrites a live session. Returns false if it has ended meanwhile (logout
 /// elsewhere); it is then not brought back.
-pub fn update(
-    conn: &mut DbConn,
-    id: &str,
-    state: &str,
-    expires_at: NaiveDateTime,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
+pub fn update(conn: &mut DbConn, id: &str, saved: &Saved, now: NaiveDateTime) -> QueryResult<bool> {
     let updated = diesel::update(
         sessions::table
             .filter(sessions::id.eq(id))
             .filter(sessions::expires_at.gt(now)),
     )
     .set((
-        sessions::state.eq(state),
-        sessions::expires_at.eq(expires_at),
+        sessions::state.eq(&saved.state),
+        sessions::expires_at.eq(saved.expires_at),
+        &saved.details,
     ))
     .execute(conn)?;
     Ok(updated == 1)
@@ -68,4 +90,44 @@ pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {
     diesel::delete(sessions::table.find(id))
         .execute(conn)
         .map(drop)
+}
+
+/// The user's live sessions, the most recently used first.
+pub fn for_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<SessionRow>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::expires_at.gt(now))
+        .order((sessions::last_seen_at.desc(), sessions::id))
+        .select(SessionRow::as_select())
+        .load(conn)
+}
+
+/// Ends one of the user's sessions, named by its handle. Returns whether it
+/// was still there. Its browser is signed out on its next request, on any
+/// instance.
+pub fn end_one(conn: &mut DbConn, user_id: &str, handle: &str) -> QueryResult<bool> {
+    let ended = diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::handle.eq(handle)),
+    )
+    .execute(conn)?;
+    Ok(ended > 0)
+}
+
+/// Ends all of the user's sessions, except the one with handle `except`
+/// (the asker's own, when they stay signed in). Returns how many ended.
+pub fn end_for_user(conn: &mut DbConn, user_id: &str, except: Option<&str>) -> QueryResult<usize> {
+    let mine = sessions::table.filter(sessions::user_id.eq(user_id));
+    match except {
+        Some(handle) => {
+            diesel::delete(mine.filter(sessions::handle.ne(handle).or(sessions::handle.is_null())))
+                .execute(conn)
+        }
+        None => diesel::delete(mine).execute(conn),
+    }
 }

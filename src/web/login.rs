@@ -98,7 +98,7 @@ pub async fn submit(
 
     match user.filter(|_| checked == Checked::Right) {
         Some(user) => {
-            session::sign_in(&session, &user.id, state.clock.unix())?;
+            session::sign_in(&session, &req, &user.id, state.clock.unix())?;
             let event = AuditEvent {
                 actor_id: Some(user.id),
                 actor_email: Some(user.email),
