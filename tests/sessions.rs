@@ -13,6 +13,9 @@ both_backends!(
     signing_out_all_others_keeps_only_this_session,
     changing_the_password_ends_the_other_sessions,
     nobody_can_end_someone_elses_session,
+    an_idle_session_says_so_and_returns_to_the_page_asked_for,
+    only_paths_on_this_console_are_returned_to,
+    a_form_sent_after_the_session_ended_is_not_saved,
 );
 
 const PAGE: &str = "/account/sessions";
@@ -38,11 +41,42 @@ async fn is_signed_in(browser: &Browser) -> bool {
     match response.status() {
         StatusCode::OK => true,
         StatusCode::SEE_OTHER => {
-            assert_eq!(location(&response), "/login");
+            assert!(location(&response).starts_with("/login"));
             false
         }
         other => panic!("unexpected answer {other}"),
     }
+}
+
+/// Where the key list sends a browser signed out from another session.
+const SIGNED_OUT_ELSEWHERE: &str = "/login?ended=elsewhere&next=%2Fsettings%2Fintegrations";
+
+/// The value after `marker` in `html`, up to the next quote.
+fn attribute(html: &str, marker: &str) -> Option<String> {
+    let rest = html.split(marker).nth(1)?;
+    Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+}
+
+/// Signs in from the sign-in page at `page`, as a person would: with the
+/// page's form token and the page it says to return to.
+async fn sign_in_from(browser: &Browser, page: &str, email: &str) -> reqwest::Response {
+    let html = browser.html(page).await;
+    let token = attribute(&html, "name=\"csrf_token\" value=\"").expect("a form token");
+    let mut form = vec![
+        ("email", email.to_owned()),
+        ("password", PASSWORD.to_owned()),
+        ("csrf_token", token),
+    ];
+    if let Some(next) = attribute(&html, "name=\"next\" value=\"") {
+        form.push(("next", next));
+    }
+    browser
+        .client
+        .post(browser.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn my_sessions_are_listed_with_this_one_marked(backend: Backend) {
@@ -102,11 +136,16 @@ async fn signing_out_another_session_ends_it_on_every_instance(backend: Backend)
     assert!(html.contains("That session was signed out."), "{html}");
     assert!(handles(&html).is_empty());
 
-    assert!(
-        !is_signed_in(&other_elsewhere).await,
-        "out on the other instance"
-    );
-    assert!(!is_signed_in(&other).await, "out on this instance");
+    // Out on the other instance, and told why.
+    let response = other_elsewhere.get(KEYS).await;
+    assert_eq!(location(&response), SIGNED_OUT_ELSEWHERE);
+    let told = other_elsewhere.html(SIGNED_OUT_ELSEWHERE).await;
+    assert!(told.contains("You were signed out from another session. Sign in again."));
+    // And on this instance, until it signs in again.
+    assert_eq!(location(&other.get(KEYS).await), SIGNED_OUT_ELSEWHERE);
+    let again = sign_in_from(&other, SIGNED_OUT_ELSEWHERE, "admin@example.com").await;
+    assert_eq!(location(&again), KEYS);
+    assert!(is_signed_in(&other).await);
     assert!(is_signed_in(&mine).await, "the asker stays in");
     assert!(
         app.audit_actions()
@@ -217,4 +256,129 @@ async fn nobody_can_end_someone_elses_session(backend: Backend) {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{bad:?}");
     }
     assert!(is_signed_in(&bob).await);
+}
+
+async fn an_idle_session_says_so_and_returns_to_the_page_asked_for(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("support@example.com", Role::Support).await;
+    let browser = signed_in_as(&app, "support@example.com").await;
+    app.clock.advance(chrono::Duration::minutes(31));
+    let response = browser.get("/audit?action=auth.login").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let login = location(&response);
+    assert_eq!(
+        login,
+        "/login?ended=idle&next=%2Faudit%3Faction%3Dauth.login"
+    );
+    let page = browser.html(&login).await;
+    assert!(
+        page.contains("Your session ended after 30 minutes without activity. Sign in again."),
+        "{page}"
+    );
+    let signed_in = sign_in_from(&browser, &login, "support@example.com").await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed_in), "/audit?action=auth.login");
+    assert_eq!(
+        browser.get("/audit?action=auth.login").await.status(),
+        StatusCode::OK
+    );
+
+    // The absolute lifetime says so too.
+    app.clock.advance(chrono::Duration::hours(13));
+    let response = browser.get(PAGE).await;
+    let login = location(&response);
+    assert_eq!(login, "/login?ended=lifetime&next=%2Faccount%2Fsessions");
+    assert!(
+        browser
+            .html(&login)
+            .await
+            .contains("Your session reached its limit of 12 hours.")
+    );
+}
+
+async fn only_paths_on_this_console_are_returned_to(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("me@example.com", Role::Viewer).await;
+    // The next parameter as it is sent (URL-encoded) → where signing in leads.
+    #[rustfmt::skip]
+    let table: &[(&str, &str)] = &[
+        ("%2F%2Fevil.example", "/settings/integrations"),
+        ("%2F%5Cevil.example", "/settings/integrations"),
+        ("https%3A%2F%2Fevil.example", "/settings/integrations"),
+        ("javascript%3Aalert(1)", "/settings/integrations"),
+        ("%252F%252Fevil.example", "/settings/integrations"),
+        ("%2F%0D%0ASet-Cookie%3A%20x%3D1", "/settings/integrations"),
+        ("", "/settings/integrations"),
+        ("%2Faccount%2Fsessions", "/account/sessions"),
+        ("%2Fsettings%2Fintegrations%3Fq%3Dpay", "/settings/integrations?q=pay"),
+    ];
+    for (next, lands) in table {
+        // Through the sign-in page's link.
+        let browser = app.browser();
+        let response =
+            sign_in_from(&browser, &format!("/login?next={next}"), "me@example.com").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(location(&response), *lands, "{next}");
+        // Posted straight to the sign-in form.
+        let direct = app.browser();
+        let token = direct.csrf_token().await;
+        let body = format!(
+            "email=me%40example.com&password={}&csrf_token={token}&next={next}",
+            PASSWORD.replace(' ', "+")
+        );
+        let response = direct
+            .client
+            .post(direct.url("/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next} posted");
+        assert_eq!(location(&response), *lands, "{next} posted");
+    }
+}
+
+async fn a_form_sent_after_the_session_ended_is_not_saved(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("me@example.com", Role::Viewer).await;
+    // Where the form was (the Referer) → where the sign-in page returns to.
+    #[rustfmt::skip]
+    let table: &[(Option<String>, &str)] = &[
+        (Some(format!("{}/account/sessions?from=here", app.base)), "/login?ended=elsewhere&next=%2Faccount%2Fsessions%3Ffrom%3Dhere&unsaved=1"),
+        (Some("https://evil.example/account/sessions".to_owned()), "/login?ended=elsewhere&next=%2Fsettings%2Fintegrations&unsaved=1"),
+        (Some("http://evil.example/account/sessions".to_owned()), "/login?ended=elsewhere&next=%2Fsettings%2Fintegrations&unsaved=1"),
+        (None, "/login?ended=elsewhere&next=%2Fsettings%2Fintegrations&unsaved=1"),
+    ];
+    for (referer, expected) in table {
+        let mine = signed_in_as(&app, "me@example.com").await;
+        let token = mine.csrf_token().await;
+        let other = signed_in_as(&app, "me@example.com").await;
+        // My session is ended from the other one; then I send a form.
+        let mine_handle = handles(&other.html(PAGE).await);
+        assert_eq!(mine_handle.len(), 1);
+        other
+            .post("/account/sessions/end", &[("session", &mine_handle[0])])
+            .await;
+        let before = app.audit_actions().len();
+        let mut request = mine
+            .client
+            .post(mine.url("/account/sessions/end-others"))
+            .form(&[("csrf_token", token.as_str())]);
+        if let Some(referer) = referer {
+            request = request.header("referer", referer);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{referer:?}");
+        assert_eq!(location(&response), *expected, "{referer:?}");
+        assert_eq!(app.audit_actions().len(), before, "nothing recorded");
+        assert!(
+            is_signed_in(&other).await,
+            "the other session was not ended"
+        );
+        let page = mine.html(expected).await;
+        assert!(page.contains("The form you sent was not saved"), "{page}");
+        // Clean up for the next row.
+        other.post("/logout", &[]).await;
+    }
 }

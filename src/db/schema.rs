@@ -100,6 +100,7 @@ diesel::table! {
         last_seen_at -> Nullable<Timestamp>,
         client_ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        ended -> Nullable<Text>,
     }
 }
 

@@ -39,11 +39,19 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
-pub fn load(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<Option<String>> {
+/// Why a session ended from elsewhere is, as `ended` records it.
+pub const ENDED_ELSEWHERE: &str = "elsewhere";
+
+/// A live session's state, and why it ended if it was ended from elsewhere.
+pub fn load(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(String, Option<String>)>> {
     sessions::table
         .filter(sessions::id.eq(id))
         .filter(sessions::expires_at.gt(now))
-        .select(sessions::state)
+        .select((sessions::state, sessions::ended))
         .first(conn)
         .optional()
 }
@@ -68,7 +76,8 @@ pub fn update(conn: &mut DbConn, id: &str, saved: &Saved, now: NaiveDateTime) ->
     let updated = diesel::update(
         sessions::table
             .filter(sessions::id.eq(id))
-            .filter(sessions::expires_at.gt(now)),
+            .filter(sessions::expires_at.gt(now))
+            .filter(sessions::ended.is_null()),
     )
     .set((
         sessions::state.eq(&saved.state),
@@ -80,7 +89,7 @@ pub fn update(conn: &mut DbConn, id: &str, saved: &Saved, now: NaiveDateTime) ->
 }
 
 pub fn touch(conn: &mut DbConn, id: &str, expires_at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(sessions::table.find(id))
+    diesel::update(sessions::table.find(id).filter(sessions::ended.is_null()))
         .set(sessions::expires_at.eq(expires_at))
         .execute(conn)
         .map(drop)
@@ -101,6 +110,7 @@ pub fn for_user(
     sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::expires_at.gt(now))
+        .filter(sessions::ended.is_null())
         .order((sessions::last_seen_at.desc(), sessions::id))
         .select(SessionRow::as_select())
         .load(conn)
@@ -108,13 +118,15 @@ pub fn for_user(
 
 /// Ends one of the user's sessions, named by its handle. Returns whether it
 /// was still there. Its browser is signed out on its next request, on any
-/// instance.
+/// instance, and told why; nothing of the session's state is kept.
 pub fn end_one(conn: &mut DbConn, user_id: &str, handle: &str) -> QueryResult<bool> {
-    let ended = diesel::delete(
+    let ended = diesel::update(
         sessions::table
             .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::ended.is_null())
             .filter(sessions::handle.eq(handle)),
     )
+    .set(ending())
     .execute(conn)?;
     Ok(ended > 0)
 }
@@ -122,12 +134,26 @@ pub fn end_one(conn: &mut DbConn, user_id: &str, handle: &str) -> QueryResult<bo
 /// Ends all of the user's sessions, except the one with handle `except`
 /// (the asker's own, when they stay signed in). Returns how many ended.
 pub fn end_for_user(conn: &mut DbConn, user_id: &str, except: Option<&str>) -> QueryResult<usize> {
-    let mine = sessions::table.filter(sessions::user_id.eq(user_id));
+    let mine = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended.is_null());
     match except {
         Some(handle) => {
-            diesel::delete(mine.filter(sessions::handle.ne(handle).or(sessions::handle.is_null())))
+            diesel::update(mine.filter(sessions::handle.ne(handle).or(sessions::handle.is_null())))
+                .set(ending())
                 .execute(conn)
         }
-        None => diesel::delete(mine).execute(conn),
+        None => diesel::update(mine).set(ending()).execute(conn),
     }
+}
+
+/// What ending a session writes: the reason, and an empty state.
+fn ending() -> (
+    diesel::dsl::Eq<sessions::ended, &'static str>,
+    diesel::dsl::Eq<sessions::state, &'static str>,
+) {
+    (
+        sessions::ended.eq(ENDED_ELSEWHERE),
+        sessions::state.eq("{}"),
+    )
 }

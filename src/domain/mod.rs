@@ -17,6 +17,7 @@ pub mod origin;
 pub mod password;
 pub mod rate_limit;
 pub mod request_log;
+pub mod return_path;
 pub mod role;
 pub mod scanner_keys;
 pub mod session_policy;

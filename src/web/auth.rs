@@ -12,8 +12,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::db;
 use crate::domain::origin;
+use crate::domain::return_path;
 use crate::domain::role::{Permission, Role};
-use crate::domain::session_policy::SessionPolicy;
+use crate::domain::session_policy::{EndReason, SessionPolicy};
 use crate::domain::{crypto, token};
 use crate::web::error::AppError;
 use crate::web::routes::{self, Access};
@@ -102,6 +103,14 @@ pub async fn authorize(
         .clone();
     // A signed-in session has its own form token. Anyone else gets one tied
     // to a cookie, so visiting the sign-in page writes nothing on the server.
+    // A browser whose session has ended is sent to sign in again, told why,
+    // before anything else: a form it posts is not acted on (its token died
+    // with the session) and is never replayed.
+    if !matches!(access, Access::Public)
+        && let Some(ended) = ended_session(&req, &state)
+    {
+        return Err(ended.into());
+    }
     let (csrf, new_visitor_cookie) = match session::form_token(&req.get_session()) {
         Some(token) => (token, None),
         None => visitor_form_token(req.request(), &state),
@@ -229,6 +238,73 @@ async fn load_user(req: &ServiceRequest, csrf: String) -> Result<CurrentUser, Ap
             Err(AppError::LoginRequired)
         }
     }
+}
+
+/// Where a browser whose session has ended goes: the sign-in page with the
+/// reason and the page to return to. None if it is signed in (or never was).
+fn ended_session(req: &ServiceRequest, state: &AppState) -> Option<AppError> {
+    let session = req.get_session();
+    let reason = if let Some(reason) = session::ended(&session) {
+        EndReason::parse(&reason).unwrap_or(EndReason::Ended)
+    } else if session::user_id(&session).is_some() {
+        // A session without stamps is refused by `load_user`.
+        let stamps = session::stamps(&session)?;
+        state
+            .session_policy
+            .why_expired(stamps, state.clock.unix())?
+    } else if has_session_cookie(req.request()) {
+        EndReason::Ended
+    } else {
+        return None;
+    };
+    session::sign_out(&session);
+    let posted = !is_safe(req.method());
+    let next = if posted {
+        same_origin_referer(req.request(), state)
+    } else {
+        req.uri().path_and_query().map(|p| p.as_str().to_owned())
+    };
+    let next = next
+        .as_deref()
+        .and_then(return_path::safe)
+        .unwrap_or(AFTER_SIGN_IN);
+    let mut query = vec![("ended", reason.code()), ("next", next)];
+    if posted {
+        query.push(("unsaved", "1"));
+    }
+    let query = serde_urlencoded::to_string(query).unwrap_or_default();
+    Some(AppError::SessionEnded(format!("/login?{query}")))
+}
+
+/// Where signing in leads when no page was asked for.
+pub const AFTER_SIGN_IN: &str = "/settings/integrations";
+
+fn has_session_cookie(req: &HttpRequest) -> bool {
+    [
+        crate::startup::SESSION_COOKIE,
+        crate::startup::SECURE_SESSION_COOKIE,
+    ]
+    .into_iter()
+    .any(|name| req.cookie(name).is_some())
+}
+
+/// The path (and query) of the page a form was posted from, if that page is
+/// on this console.
+fn same_origin_referer(req: &HttpRequest, state: &AppState) -> Option<String> {
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let url = url::Url::parse(referer).ok()?;
+    let scheme = if state.https { "https" } else { "http" };
+    let authority = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str()?),
+        None => url.host_str()?.to_owned(),
+    };
+    if url.scheme() != scheme || Some(authority.as_str()) != console_host(req, Some(state)) {
+        return None;
+    }
+    Some(match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    })
 }
 
 fn is_safe(method: &Method) -> bool {

@@ -13,6 +13,10 @@ use crate::web::views::Chrome;
 pub enum AppError {
     #[error("not signed in")]
     LoginRequired,
+    /// The browser's session has ended; the sign-in page (this address)
+    /// says why and returns there after signing in.
+    #[error("session ended")]
+    SessionEnded(String),
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -34,6 +38,12 @@ pub enum AppError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn see_login(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
 }
 
 impl From<diesel::result::Error> for AppError {
@@ -88,7 +98,7 @@ struct ErrorPage<'a> {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::LoginRequired | AppError::SessionEnded(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden | AppError::FormExpired => StatusCode::FORBIDDEN,
             AppError::NotFound | AppError::NotFoundWith(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -101,10 +111,10 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if let AppError::LoginRequired = self {
-            return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
-                .finish();
+        match self {
+            AppError::LoginRequired => return see_login("/login"),
+            AppError::SessionEnded(to) => return see_login(to),
+            _ => {}
         }
         let (title, message) = match self {
             AppError::Forbidden => (
@@ -154,7 +164,9 @@ impl ResponseError for AppError {
                     "The console could not complete this request. It has been logged.".to_owned(),
                 )
             }
-            AppError::LoginRequired => unreachable!("handled above"),
+            AppError::LoginRequired | AppError::SessionEnded(_) => {
+                unreachable!("handled above")
+            }
         };
         let page = ErrorPage {
             chrome: Chrome::default(),

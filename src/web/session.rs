@@ -20,6 +20,7 @@ const LAST_SEEN: &str = "seen";
 const HANDLE: &str = "sid";
 const CLIENT_IP: &str = "ip";
 const USER_AGENT: &str = "ua";
+const ENDED: &str = "ended";
 
 /// The longest browser description a session keeps, in characters.
 const MAX_USER_AGENT: usize = 200;
@@ -41,6 +42,7 @@ pub fn sign_in(
     now: i64,
 ) -> Result<(), AppError> {
     session.renew();
+    session.remove(ENDED);
     session
         .insert(CSRF, crate::domain::token::random_token())
         .map_err(session_error)?;
@@ -106,6 +108,17 @@ pub fn details(state: &HashMap<String, String>) -> Details {
         client_ip: text(state, CLIENT_IP),
         user_agent: text(state, USER_AGENT),
     }
+}
+
+/// The state the store gives a session that was ended from elsewhere.
+pub fn ended_state(reason: &str) -> HashMap<String, String> {
+    let reason = serde_json::to_string(reason).unwrap_or_default();
+    HashMap::from([(ENDED.to_owned(), reason)])
+}
+
+/// Why this session was ended from elsewhere, if it was.
+pub fn ended(session: &Session) -> Option<String> {
+    session.get::<String>(ENDED).ok().flatten()
 }
 
 pub fn touch(session: &Session, now: i64) -> Result<(), AppError> {

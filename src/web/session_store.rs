@@ -74,10 +74,14 @@ impl SessionStore for DbSessionStore {
             .run(move |conn| Ok(db::sessions::load(conn, &id, db::now())?))
             .await
             .map_err(LoadError::Other)?;
-        state
-            .map(|s| serde_json::from_str(&s))
-            .transpose()
-            .map_err(|e| LoadError::Deserialization(e.into()))
+        match state {
+            None => Ok(None),
+            // Ended from elsewhere: the browser learns why, and nothing else.
+            Some((_, Some(reason))) => Ok(Some(session::ended_state(&reason))),
+            Some((state, None)) => serde_json::from_str(&state)
+                .map(Some)
+                .map_err(|e| LoadError::Deserialization(e.into())),
+        }
     }
 
     async fn save(
