@@ -16,6 +16,7 @@ both_backends!(
     an_idle_session_says_so_and_returns_to_the_page_asked_for,
     only_paths_on_this_console_are_returned_to,
     a_form_sent_after_the_session_ended_is_not_saved,
+    error_pages_keep_the_header_and_say_who_may,
 );
 
 const PAGE: &str = "/account/sessions";
@@ -381,4 +382,47 @@ async fn a_form_sent_after_the_session_ended_is_not_saved(backend: Backend) {
         // Clean up for the next row.
         other.post("/logout", &[]).await;
     }
+}
+
+async fn error_pages_keep_the_header_and_say_who_may(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("viewer@example.com", Role::Viewer).await;
+    app.add_user("support@example.com", Role::Support).await;
+    let viewer = signed_in_as(&app, "viewer@example.com").await;
+    let support = signed_in_as(&app, "support@example.com").await;
+    // Who asks, what → the answer and the words on the page.
+    #[rustfmt::skip]
+    let table: &[(&Browser, &str, &str, u16, &str)] = &[
+        (&viewer, "viewer@example.com", "/settings/integrations/keys/new", 403, "Only Administrators can generate and change keys."),
+        (&viewer, "viewer@example.com", "/audit", 403, "Only Administrators and Support staff can read the audit log."),
+        (&viewer, "viewer@example.com", "/settings/integrations/keys/abcdefabcdef", 403, "Only Administrators and Support staff can open a key&#39;s details."),
+        (&support, "support@example.com", "/settings/integrations/keys/new", 403, "Only Administrators can generate and change keys."),
+        (&support, "support@example.com", "/settings/webhooks", 403, "Only Administrators can generate and change keys."),
+        (&viewer, "viewer@example.com", "/no/such/page", 404, "There is nothing at this address."),
+        (&support, "support@example.com", "/settings/integrations/keys/abcdefabcdef", 404, "Not found"),
+    ];
+    for (browser, email, path, status, words) in table {
+        let response = browser.get(path).await;
+        assert_eq!(response.status().as_u16(), *status, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(words), "{path}: {html}");
+        assert!(html.contains(email), "{path}: the header names the user");
+        assert!(
+            html.contains("class=\"sidebar\""),
+            "{path}: the navigation stays"
+        );
+        assert!(
+            html.contains("action=\"/logout\""),
+            "{path}: sign out stays"
+        );
+    }
+    // Signing out from an error page works (its form carries the session's token).
+    let html = viewer.html("/no/such/page").await;
+    let token = attribute(&html, "name=\"csrf_token\" value=\"").unwrap();
+    assert!(!token.is_empty());
+    // Without a session, the same pages have no header.
+    let anonymous = app.browser();
+    let html = anonymous.html("/no/such/page").await;
+    assert!(!html.contains("class=\"sidebar\""));
+    assert!(!html.contains("action=\"/logout\""));
 }

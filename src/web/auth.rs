@@ -4,7 +4,7 @@ use std::future::{Ready, ready};
 use std::net::IpAddr;
 
 use actix_session::SessionExt;
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
@@ -20,6 +20,7 @@ use crate::web::error::AppError;
 use crate::web::routes::{self, Access};
 use crate::web::session;
 use crate::web::state::AppState;
+use crate::web::views::Chrome;
 
 /// The signed-in user, as loaded on this very request: a disabled account or a
 /// changed role takes effect at once.
@@ -73,7 +74,7 @@ impl FromRequest for CurrentUser {
 /// The middleware: looks the route up in the route table and enforces its access rule.
 pub async fn authorize(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if !is_safe(req.method()) && !same_origin(req.request()) {
         return Err(AppError::Forbidden.into());
@@ -94,7 +95,7 @@ pub async fn authorize(
     };
     // Requests no route will serve (404, 405) change nothing and need no token.
     let Some(access) = access else {
-        return next.call(req).await;
+        return not_served(req, next).await;
     };
     let mut req = req;
     let state = req
@@ -120,25 +121,70 @@ pub async fn authorize(
     }
     req.extensions_mut().insert(CsrfToken(csrf.clone()));
     let mut response = match access {
-        Access::Public => next.call(req).await?,
+        Access::Public => next.call(req).await?.map_into_left_body(),
         Access::SignedIn => {
             let user = load_user(&req, csrf).await?;
-            req.extensions_mut().insert(user);
-            next.call(req).await?
+            req.extensions_mut().insert(user.clone());
+            in_chrome(next.call(req).await?, &user)
         }
         Access::Needs(permission) => {
             let user = load_user(&req, csrf).await?;
             if !user.can(permission) {
-                return Err(AppError::Forbidden.into());
+                // The error page keeps the user's header and navigation, and
+                // says who may do this (from the permission table).
+                let page = AppError::Forbidden.page(chrome(&user), Some(permission.who_can()));
+                return Ok(req.into_response(page).map_into_right_body());
             }
-            req.extensions_mut().insert(user);
-            next.call(req).await?
+            req.extensions_mut().insert(user.clone());
+            in_chrome(next.call(req).await?, &user)
         }
     };
     if let Some(cookie) = new_visitor_cookie {
         response.response_mut().add_cookie(&cookie)?;
     }
     Ok(response)
+}
+
+fn chrome(user: &CurrentUser) -> Chrome {
+    Chrome::for_user(user, None, "")
+}
+
+/// A handler's error page, redrawn inside the signed-in user's chrome.
+fn in_chrome<B: MessageBody>(
+    response: ServiceResponse<B>,
+    user: &CurrentUser,
+) -> ServiceResponse<EitherBody<B>> {
+    let page = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+        .filter(|e| !matches!(e, AppError::LoginRequired | AppError::SessionEnded(_)))
+        .map(|e| e.page(chrome(user), None));
+    match page {
+        Some(page) => response.into_response(page).map_into_right_body(),
+        None => response.map_into_left_body(),
+    }
+}
+
+/// A request no route serves (404, 405): for a signed-in user, the error
+/// page keeps their header and navigation.
+async fn not_served<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let signed_in = session::user_id(&req.get_session()).is_some();
+    let user = match signed_in {
+        true => {
+            let csrf = session::form_token(&req.get_session()).unwrap_or_default();
+            load_user(&req, csrf).await.ok()
+        }
+        false => None,
+    };
+    let response = next.call(req).await?;
+    Ok(match user {
+        Some(user) => in_chrome(response, &user),
+        None => response.map_into_left_body(),
+    })
 }
 
 /// The cookie that ties a visitor's forms to their browser before they sign in.

@@ -110,13 +110,28 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
         match self {
-            AppError::LoginRequired => return see_login("/login"),
-            AppError::SessionEnded(to) => return see_login(to),
-            _ => {}
+            AppError::LoginRequired => see_login("/login"),
+            AppError::SessionEnded(to) => see_login(to),
+            AppError::Unavailable(cause) => {
+                log::error!("database unavailable: {cause}");
+                self.page(Chrome::default(), None)
+            }
+            AppError::Internal(cause) => {
+                log::error!("internal error: {cause}");
+                self.page(Chrome::default(), None)
+            }
+            _ => self.page(Chrome::default(), None),
         }
-        let (title, message) = match self {
+    }
+}
+
+impl AppError {
+    /// The error page, inside the given chrome (a signed-in user's header
+    /// and navigation, or none), with `message` in place of the usual words.
+    pub fn page(&self, chrome: Chrome, message: Option<String>) -> HttpResponse {
+        let status = self.status_code();
+        let (title, usual) = match self {
             AppError::Forbidden => (
                 "You do not have permission to do that",
                 "Your role does not allow this action. Ask an Administrator if you need it."
@@ -149,30 +164,24 @@ impl ResponseError for AppError {
                  Wait a few seconds and try again."
                     .to_owned(),
             ),
-            AppError::Unavailable(cause) => {
-                log::error!("database unavailable: {cause}");
-                (
-                    "Temporarily unavailable",
-                    "The console cannot reach its database right now. Try again in a moment."
-                        .to_owned(),
-                )
-            }
-            AppError::Internal(cause) => {
-                log::error!("internal error: {cause}");
-                (
-                    "Something went wrong",
-                    "The console could not complete this request. It has been logged.".to_owned(),
-                )
-            }
+            AppError::Unavailable(_) => (
+                "Temporarily unavailable",
+                "The console cannot reach its database right now. Try again in a moment."
+                    .to_owned(),
+            ),
+            AppError::Internal(_) => (
+                "Something went wrong",
+                "The console could not complete this request. It has been logged.".to_owned(),
+            ),
             AppError::LoginRequired | AppError::SessionEnded(_) => {
-                unreachable!("handled above")
+                ("Sign in", "Sign in to continue.".to_owned())
             }
         };
         let page = ErrorPage {
-            chrome: Chrome::default(),
+            chrome,
             status: status.as_u16(),
             title,
-            message,
+            message: message.unwrap_or(usual),
         };
         let body = page.render().unwrap_or_else(|_| title.to_owned());
         let mut response = HttpResponse::build(status);
