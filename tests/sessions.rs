@@ -100,7 +100,7 @@ async fn my_sessions_are_listed_with_this_one_marked(backend: Backend) {
     let user = latchkey::db::users::find_by_email(&mut conn, "me@example.com")
         .unwrap()
         .unwrap();
-    let rows = latchkey::db::sessions::for_user(&mut conn, &user.id, latchkey::db::now()).unwrap();
+    let rows = latchkey::db::sessions::for_user(&mut conn, &user.id).unwrap();
     assert_eq!(rows.len(), 2);
     for row in rows {
         assert!(row.handle.is_some());

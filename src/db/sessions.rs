@@ -102,14 +102,10 @@ pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {
 }
 
 /// The user's live sessions, the most recently used first.
-pub fn for_user(
-    conn: &mut DbConn,
-    user_id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<SessionRow>> {
+pub fn for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<SessionRow>> {
     sessions::table
         .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::expires_at.gt(now))
+        .filter(sessions::expires_at.gt(crate::db::now()))
         .filter(sessions::ended.is_null())
         .order((sessions::last_seen_at.desc(), sessions::id))
         .select(SessionRow::as_select())

@@ -40,7 +40,7 @@ pub async fn page(
     let this = session::handle(&session);
     let user_id = user.id.clone();
     let rows = state
-        .db(move |conn| Ok(db::sessions::for_user(conn, &user_id, db::now())?))
+        .db(move |conn| Ok(db::sessions::for_user(conn, &user_id)?))
         .await?;
     let sessions: Vec<SessionLine> = rows
         .into_iter()
