@@ -199,7 +199,11 @@ async fn signing_in_and_out_is_audited_and_logout_ends_the_session_on_the_server
         .await
         .unwrap();
     assert_eq!(replay.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&replay), "/login");
+    // Sent to sign in, told only that the session has ended.
+    assert_eq!(
+        location(&replay),
+        "/login?ended=ended&next=%2Fsettings%2Fintegrations"
+    );
 
     let actions = app.audit_actions();
     for action in ["auth.login_failed", "auth.login", "auth.logout"] {

@@ -50,6 +50,8 @@ pub mod action {
     pub const LOCKOUT_REFUSED: &str = "auth.lockout_refused";
     pub const UNLOCKED: &str = "auth.unlocked";
     pub const LOGOUT: &str = "auth.logout";
+    pub const SESSION_ENDED: &str = "auth.session_ended";
+    pub const OTHER_SESSIONS_ENDED: &str = "auth.other_sessions_ended";
     pub const USER_CREATED: &str = "user.created";
     pub const PASSWORD_CHANGED: &str = "user.password_changed";
     pub const PASSWORD_CHANGE_FAILED: &str = "user.password_change_failed";

@@ -94,6 +94,13 @@ diesel::table! {
         id -> Text,
         state -> Text,
         expires_at -> Timestamp,
+        handle -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        started_at -> Nullable<Timestamp>,
+        last_seen_at -> Nullable<Timestamp>,
+        client_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        ended -> Nullable<Text>,
     }
 }
 

@@ -24,6 +24,32 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// What the permission lets someone do, to finish "Only … can".
+    pub fn words(self) -> &'static str {
+        match self {
+            Permission::ViewKeys => "see the key list",
+            Permission::ViewKeyDetails => "open a key's details",
+            Permission::ManageKeys => "generate and change keys",
+            Permission::ViewAudit => "read the audit log",
+        }
+    }
+
+    /// Who may do this, in a sentence, from the permission table: for a
+    /// page someone's role does not open.
+    pub fn who_can(self) -> String {
+        let roles: Vec<&str> = Role::ALL
+            .into_iter()
+            .filter(|role| role.can(self))
+            .map(Role::plural)
+            .collect();
+        let who = match roles.as_slice() {
+            [] => "nobody".to_owned(),
+            [one] => (*one).to_owned(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        };
+        format!("Only {who} can {}.", self.words())
+    }
+
     pub const ALL: [Permission; 4] = [
         Permission::ViewKeys,
         Permission::ViewKeyDetails,
@@ -50,6 +76,15 @@ impl Role {
             Role::Administrator => "administrator",
             Role::Support => "support",
             Role::Viewer => "viewer",
+        }
+    }
+
+    /// The role's people, as a sentence names them.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Role::Administrator => "Administrators",
+            Role::Support => "Support staff",
+            Role::Viewer => "Viewers",
         }
     }
 
@@ -87,6 +122,20 @@ impl FromStr for Role {
 mod tests {
     use super::*;
     use Permission::*;
+
+    #[test]
+    fn who_can_reads_as_written() {
+        #[rustfmt::skip]
+        let table = [
+            (ManageKeys, "Only Administrators can generate and change keys."),
+            (ViewAudit, "Only Administrators and Support staff can read the audit log."),
+            (ViewKeyDetails, "Only Administrators and Support staff can open a key's details."),
+            (ViewKeys, "Only Administrators, Support staff and Viewers can see the key list."),
+        ];
+        for (permission, sentence) in table {
+            assert_eq!(permission.who_can(), sentence);
+        }
+    }
 
     #[test]
     fn the_permission_table_matches_the_product_rules() {

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::db::audit::{self, AuditEvent, action};
-use crate::db::users;
+use crate::db::{sessions, users, write_transaction};
 use crate::domain::password;
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
@@ -115,14 +115,34 @@ pub async fn submit(
         ..AuditEvent::default()
     };
     let user_id = user.id.clone();
+    let this_session = session::handle(&session);
+    let ended_event = AuditEvent {
+        action: action::OTHER_SESSIONS_ENDED,
+        ..event.clone()
+    };
     state
         .db(move |conn| {
-            users::set_password(conn, &user_id, &hash)?;
-            Ok(audit::record(conn, &event)?)
+            write_transaction(conn, |conn| {
+                users::set_password(conn, &user_id, &hash)?;
+                audit::record(conn, &event)?;
+                // A changed password ends every other session of this user.
+                let ended = sessions::end_for_user(conn, &user_id, this_session.as_deref())?;
+                if ended > 0 {
+                    audit::record(
+                        conn,
+                        &AuditEvent {
+                            detail: format!("{ended} ended with the password change"),
+                            ..ended_event
+                        },
+                    )?;
+                }
+                diesel::QueryResult::Ok(())
+            })?;
+            Ok(())
         })
         .await?;
     // A new session identifier, as at sign-in.
-    session::sign_in(&session, &user.id, state.clock.unix())?;
+    session::sign_in(&session, &req, &user.id, state.clock.unix())?;
     session::set_flash(&session, Flash::success("Your password was changed."))?;
     Ok(see_other("/account/password"))
 }

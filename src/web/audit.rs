@@ -45,6 +45,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     (action::LOCKOUT_REFUSED, "Attempts refused while paused"),
     (action::UNLOCKED, "Sign-in unlocked"),
     (action::LOGOUT, "Signed out"),
+    (action::SESSION_ENDED, "Another session signed out"),
+    (
+        action::OTHER_SESSIONS_ENDED,
+        "All other sessions signed out",
+    ),
     (action::USER_CREATED, "User added"),
     (action::PASSWORD_CHANGED, "Password changed"),
     (action::PASSWORD_CHANGE_FAILED, "Password change refused"),

@@ -4,7 +4,7 @@ use std::future::{Ready, ready};
 use std::net::IpAddr;
 
 use actix_session::SessionExt;
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
@@ -12,13 +12,15 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::db;
 use crate::domain::origin;
+use crate::domain::return_path;
 use crate::domain::role::{Permission, Role};
-use crate::domain::session_policy::SessionPolicy;
+use crate::domain::session_policy::{EndReason, SessionPolicy};
 use crate::domain::{crypto, token};
 use crate::web::error::AppError;
 use crate::web::routes::{self, Access};
 use crate::web::session;
 use crate::web::state::AppState;
+use crate::web::views::Chrome;
 
 /// The signed-in user, as loaded on this very request: a disabled account or a
 /// changed role takes effect at once.
@@ -72,7 +74,7 @@ impl FromRequest for CurrentUser {
 /// The middleware: looks the route up in the route table and enforces its access rule.
 pub async fn authorize(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if !is_safe(req.method()) && !same_origin(req.request()) {
         return Err(AppError::Forbidden.into());
@@ -93,7 +95,7 @@ pub async fn authorize(
     };
     // Requests no route will serve (404, 405) change nothing and need no token.
     let Some(access) = access else {
-        return next.call(req).await;
+        return not_served(req, next).await;
     };
     let mut req = req;
     let state = req
@@ -102,6 +104,14 @@ pub async fn authorize(
         .clone();
     // A signed-in session has its own form token. Anyone else gets one tied
     // to a cookie, so visiting the sign-in page writes nothing on the server.
+    // A browser whose session has ended is sent to sign in again, told why,
+    // before anything else: a form it posts is not acted on (its token died
+    // with the session) and is never replayed.
+    if !matches!(access, Access::Public)
+        && let Some(ended) = ended_session(&req, &state)
+    {
+        return Err(ended.into());
+    }
     let (csrf, new_visitor_cookie) = match session::form_token(&req.get_session()) {
         Some(token) => (token, None),
         None => visitor_form_token(req.request(), &state),
@@ -111,25 +121,70 @@ pub async fn authorize(
     }
     req.extensions_mut().insert(CsrfToken(csrf.clone()));
     let mut response = match access {
-        Access::Public => next.call(req).await?,
+        Access::Public => next.call(req).await?.map_into_left_body(),
         Access::SignedIn => {
             let user = load_user(&req, csrf).await?;
-            req.extensions_mut().insert(user);
-            next.call(req).await?
+            req.extensions_mut().insert(user.clone());
+            in_chrome(next.call(req).await?, &user)
         }
         Access::Needs(permission) => {
             let user = load_user(&req, csrf).await?;
             if !user.can(permission) {
-                return Err(AppError::Forbidden.into());
+                // The error page keeps the user's header and navigation, and
+                // says who may do this (from the permission table).
+                let page = AppError::Forbidden.page(chrome(&user), Some(permission.who_can()));
+                return Ok(req.into_response(page).map_into_right_body());
             }
-            req.extensions_mut().insert(user);
-            next.call(req).await?
+            req.extensions_mut().insert(user.clone());
+            in_chrome(next.call(req).await?, &user)
         }
     };
     if let Some(cookie) = new_visitor_cookie {
         response.response_mut().add_cookie(&cookie)?;
     }
     Ok(response)
+}
+
+fn chrome(user: &CurrentUser) -> Chrome {
+    Chrome::for_user(user, None, "")
+}
+
+/// A handler's error page, redrawn inside the signed-in user's chrome.
+fn in_chrome<B: MessageBody>(
+    response: ServiceResponse<B>,
+    user: &CurrentUser,
+) -> ServiceResponse<EitherBody<B>> {
+    let page = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+        .filter(|e| !matches!(e, AppError::LoginRequired | AppError::SessionEnded(_)))
+        .map(|e| e.page(chrome(user), None));
+    match page {
+        Some(page) => response.into_response(page).map_into_right_body(),
+        None => response.map_into_left_body(),
+    }
+}
+
+/// A request no route serves (404, 405): for a signed-in user, the error
+/// page keeps their header and navigation.
+async fn not_served<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let signed_in = session::user_id(&req.get_session()).is_some();
+    let user = match signed_in {
+        true => {
+            let csrf = session::form_token(&req.get_session()).unwrap_or_default();
+            load_user(&req, csrf).await.ok()
+        }
+        false => None,
+    };
+    let response = next.call(req).await?;
+    Ok(match user {
+        Some(user) => in_chrome(response, &user),
+        None => response.map_into_left_body(),
+    })
 }
 
 /// The cookie that ties a visitor's forms to their browser before they sign in.
@@ -229,6 +284,73 @@ async fn load_user(req: &ServiceRequest, csrf: String) -> Result<CurrentUser, Ap
             Err(AppError::LoginRequired)
         }
     }
+}
+
+/// Where a browser whose session has ended goes: the sign-in page with the
+/// reason and the page to return to. None if it is signed in (or never was).
+fn ended_session(req: &ServiceRequest, state: &AppState) -> Option<AppError> {
+    let session = req.get_session();
+    let reason = if let Some(reason) = session::ended(&session) {
+        EndReason::parse(&reason).unwrap_or(EndReason::Ended)
+    } else if session::user_id(&session).is_some() {
+        // A session without stamps is refused by `load_user`.
+        let stamps = session::stamps(&session)?;
+        state
+            .session_policy
+            .why_expired(stamps, state.clock.unix())?
+    } else if has_session_cookie(req.request()) {
+        EndReason::Ended
+    } else {
+        return None;
+    };
+    session::sign_out(&session);
+    let posted = !is_safe(req.method());
+    let next = if posted {
+        same_origin_referer(req.request(), state)
+    } else {
+        req.uri().path_and_query().map(|p| p.as_str().to_owned())
+    };
+    let next = next
+        .as_deref()
+        .and_then(return_path::safe)
+        .unwrap_or(AFTER_SIGN_IN);
+    let mut query = vec![("ended", reason.code()), ("next", next)];
+    if posted {
+        query.push(("unsaved", "1"));
+    }
+    let query = serde_urlencoded::to_string(query).unwrap_or_default();
+    Some(AppError::SessionEnded(format!("/login?{query}")))
+}
+
+/// Where signing in leads when no page was asked for.
+pub const AFTER_SIGN_IN: &str = "/settings/integrations";
+
+fn has_session_cookie(req: &HttpRequest) -> bool {
+    [
+        crate::startup::SESSION_COOKIE,
+        crate::startup::SECURE_SESSION_COOKIE,
+    ]
+    .into_iter()
+    .any(|name| req.cookie(name).is_some())
+}
+
+/// The path (and query) of the page a form was posted from, if that page is
+/// on this console.
+fn same_origin_referer(req: &HttpRequest, state: &AppState) -> Option<String> {
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let url = url::Url::parse(referer).ok()?;
+    let scheme = if state.https { "https" } else { "http" };
+    let authority = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str()?),
+        None => url.host_str()?.to_owned(),
+    };
+    if url.scheme() != scheme || Some(authority.as_str()) != console_host(req, Some(state)) {
+        return None;
+    }
+    Some(match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    })
 }
 
 fn is_safe(method: &Method) -> bool {

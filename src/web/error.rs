@@ -13,6 +13,10 @@ use crate::web::views::Chrome;
 pub enum AppError {
     #[error("not signed in")]
     LoginRequired,
+    /// The browser's session has ended; the sign-in page (this address)
+    /// says why and returns there after signing in.
+    #[error("session ended")]
+    SessionEnded(String),
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -34,6 +38,12 @@ pub enum AppError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn see_login(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
 }
 
 impl From<diesel::result::Error> for AppError {
@@ -88,7 +98,7 @@ struct ErrorPage<'a> {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::LoginRequired | AppError::SessionEnded(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden | AppError::FormExpired => StatusCode::FORBIDDEN,
             AppError::NotFound | AppError::NotFoundWith(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -100,13 +110,28 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        if let AppError::LoginRequired = self {
-            return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
-                .finish();
+        match self {
+            AppError::LoginRequired => see_login("/login"),
+            AppError::SessionEnded(to) => see_login(to),
+            AppError::Unavailable(cause) => {
+                log::error!("database unavailable: {cause}");
+                self.page(Chrome::default(), None)
+            }
+            AppError::Internal(cause) => {
+                log::error!("internal error: {cause}");
+                self.page(Chrome::default(), None)
+            }
+            _ => self.page(Chrome::default(), None),
         }
-        let (title, message) = match self {
+    }
+}
+
+impl AppError {
+    /// The error page, inside the given chrome (a signed-in user's header
+    /// and navigation, or none), with `message` in place of the usual words.
+    pub fn page(&self, chrome: Chrome, message: Option<String>) -> HttpResponse {
+        let status = self.status_code();
+        let (title, usual) = match self {
             AppError::Forbidden => (
                 "You do not have permission to do that",
                 "Your role does not allow this action. Ask an Administrator if you need it."
@@ -139,28 +164,24 @@ impl ResponseError for AppError {
                  Wait a few seconds and try again."
                     .to_owned(),
             ),
-            AppError::Unavailable(cause) => {
-                log::error!("database unavailable: {cause}");
-                (
-                    "Temporarily unavailable",
-                    "The console cannot reach its database right now. Try again in a moment."
-                        .to_owned(),
-                )
+            AppError::Unavailable(_) => (
+                "Temporarily unavailable",
+                "The console cannot reach its database right now. Try again in a moment."
+                    .to_owned(),
+            ),
+            AppError::Internal(_) => (
+                "Something went wrong",
+                "The console could not complete this request. It has been logged.".to_owned(),
+            ),
+            AppError::LoginRequired | AppError::SessionEnded(_) => {
+                ("Sign in", "Sign in to continue.".to_owned())
             }
-            AppError::Internal(cause) => {
-                log::error!("internal error: {cause}");
-                (
-                    "Something went wrong",
-                    "The console could not complete this request. It has been logged.".to_owned(),
-                )
-            }
-            AppError::LoginRequired => unreachable!("handled above"),
         };
         let page = ErrorPage {
-            chrome: Chrome::default(),
+            chrome,
             status: status.as_u16(),
             title,
-            message,
+            message: message.unwrap_or(usual),
         };
         let body = page.render().unwrap_or_else(|_| title.to_owned());
         let mut response = HttpResponse::build(status);

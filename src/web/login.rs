@@ -7,7 +7,9 @@ use askama::Template;
 
 use crate::db::audit::{self, AuditEvent, action};
 use crate::db::users;
-use crate::web::auth::{CsrfToken, CurrentUser, client_ip};
+use crate::domain::return_path;
+use crate::domain::session_policy::EndReason;
+use crate::web::auth::{AFTER_SIGN_IN, CsrfToken, CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::password_check::{self, Attempt, Checked};
 use crate::web::state::AppState;
@@ -20,6 +22,15 @@ struct LoginPage {
     chrome: Chrome,
     email: String,
     error: Option<&'static str>,
+    /// The page to return to after signing in (already checked), or empty.
+    next: String,
+}
+
+/// The page to return to, if `raw` is a path on this console.
+fn next_page(raw: Option<&str>) -> String {
+    raw.and_then(return_path::safe)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[derive(serde::Deserialize)]
@@ -28,22 +39,41 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
 pub struct LoginQuery {
     #[serde(default)]
     signed_out: Option<String>,
+    /// Why the browser's session ended (see `auth`).
+    #[serde(default)]
+    ended: Option<String>,
+    #[serde(default)]
+    next: Option<String>,
+    /// A form was posted after the session ended, and not acted on.
+    #[serde(default)]
+    unsaved: Option<String>,
 }
 
 pub async fn form(
+    state: web::Data<AppState>,
     session: Session,
     csrf: CsrfToken,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let flash = match query.signed_out {
-        Some(_) => Some(Flash::info("You have signed out.")),
-        None => session::take_flash(&session),
+    let ended = query.ended.as_deref().and_then(EndReason::parse);
+    let flash = match (&query.signed_out, ended) {
+        (Some(_), _) => Some(Flash::info("You have signed out.")),
+        (None, Some(reason)) => {
+            let mut words = reason.message(&state.session_policy);
+            if query.unsaved.is_some() {
+                words.push_str(" The form you sent was not saved: send it again after signing in.");
+            }
+            Some(Flash::info(words))
+        }
+        (None, None) => session::take_flash(&session),
     };
     render(
         StatusCode::OK,
@@ -55,6 +85,7 @@ pub async fn form(
             },
             email: String::new(),
             error: None,
+            next: next_page(query.next.as_deref()),
         },
     )
 }
@@ -66,7 +97,12 @@ pub async fn submit(
     csrf: CsrfToken,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
-    let LoginForm { email, password } = form.into_inner();
+    let LoginForm {
+        email,
+        password,
+        next,
+    } = form.into_inner();
+    let next = next_page(next.as_deref());
     // Control characters never appear in an address, and PostgreSQL refuses NUL in text.
     let email: String = email
         .trim()
@@ -98,7 +134,7 @@ pub async fn submit(
 
     match user.filter(|_| checked == Checked::Right) {
         Some(user) => {
-            session::sign_in(&session, &user.id, state.clock.unix())?;
+            session::sign_in(&session, &req, &user.id, state.clock.unix())?;
             let event = AuditEvent {
                 actor_id: Some(user.id),
                 actor_email: Some(user.email),
@@ -109,7 +145,11 @@ pub async fn submit(
             state
                 .db(move |conn| Ok(audit::record(conn, &event)?))
                 .await?;
-            Ok(see_other("/settings/integrations"))
+            Ok(see_other(if next.is_empty() {
+                AFTER_SIGN_IN
+            } else {
+                &next
+            }))
         }
         None => render(
             StatusCode::UNAUTHORIZED,
@@ -119,6 +159,7 @@ pub async fn submit(
                     ..Chrome::default()
                 },
                 email,
+                next,
                 // The same words whether the account exists, the password is
                 // wrong or sign-in is paused for a while.
                 error: Some(

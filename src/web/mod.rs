@@ -19,6 +19,7 @@ pub mod password_workers;
 pub mod routes;
 pub mod session;
 pub mod session_store;
+pub mod sessions;
 pub mod setup;
 pub mod state;
 pub mod views;

@@ -7,7 +7,9 @@ use actix_web::{HttpResponse, guard, web};
 
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
-use crate::web::{account, api, assets, audit, home, keys, leaks, login, setup, webhooks};
+use crate::web::{
+    account, api, assets, audit, home, keys, leaks, login, sessions, setup, webhooks,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -79,6 +81,15 @@ route_table! {
     "/account/password" {
         get => account::form, SignedIn;
         post => account::submit, SignedIn;
+    }
+    "/account/sessions" {
+        get => sessions::page, SignedIn;
+    }
+    "/account/sessions/end" {
+        post => sessions::end_one, SignedIn;
+    }
+    "/account/sessions/end-others" {
+        post => sessions::end_others, SignedIn;
     }
     "/setup" {
         get => setup::form, Public;
@@ -252,6 +263,9 @@ mod tests {
             ("post", "/logout", [false, true, true, true]),
             ("get", "/account/password", [false, true, true, true]),
             ("post", "/account/password", [false, true, true, true]),
+            ("get", "/account/sessions", [false, true, true, true]),
+            ("post", "/account/sessions/end", [false, true, true, true]),
+            ("post", "/account/sessions/end-others", [false, true, true, true]),
             ("get", "/setup", [true, true, true, true]),
             ("post", "/setup", [true, true, true, true]),
             ("get", "/audit", [false, false, true, true]),

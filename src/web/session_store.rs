@@ -12,6 +12,7 @@ use crate::db::{self, DbPool};
 use crate::domain::crypto::sha256_hex;
 use crate::domain::token::random_token;
 use crate::web::error::{UNAVAILABLE_MARKER, is_outage};
+use crate::web::session;
 
 type SessionState = HashMap<String, String>;
 
@@ -56,6 +57,16 @@ fn expiry(ttl: &Duration) -> NaiveDateTime {
     db::now() + chrono::Duration::seconds(ttl.whole_seconds())
 }
 
+/// The row for a session's state: the state itself, and the details read
+/// from it (who, since when, from where) for Account › Sessions.
+fn saved(state: &SessionState, ttl: &Duration) -> serde_json::Result<db::sessions::Saved> {
+    Ok(db::sessions::Saved {
+        state: serde_json::to_string(state)?,
+        details: session::details(state),
+        expires_at: expiry(ttl),
+    })
+}
+
 impl SessionStore for DbSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let id = row_id(session_key);
@@ -63,10 +74,14 @@ impl SessionStore for DbSessionStore {
             .run(move |conn| Ok(db::sessions::load(conn, &id, db::now())?))
             .await
             .map_err(LoadError::Other)?;
-        state
-            .map(|s| serde_json::from_str(&s))
-            .transpose()
-            .map_err(|e| LoadError::Deserialization(e.into()))
+        match state {
+            None => Ok(None),
+            // Ended from elsewhere: the browser learns why, and nothing else.
+            Some((_, Some(reason))) => Ok(Some(session::ended_state(&reason))),
+            Some((state, None)) => serde_json::from_str(&state)
+                .map(Some)
+                .map_err(|e| LoadError::Deserialization(e.into())),
+        }
     }
 
     async fn save(
@@ -74,12 +89,10 @@ impl SessionStore for DbSessionStore {
         session_state: SessionState,
         ttl: &Duration,
     ) -> Result<SessionKey, SaveError> {
-        let state = serde_json::to_string(&session_state)
-            .map_err(|e| SaveError::Serialization(e.into()))?;
+        let saved = saved(&session_state, ttl).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = SessionKey::try_from(random_token()).map_err(|e| SaveError::Other(e.into()))?;
         let id = row_id(&key);
-        let expires = expiry(ttl);
-        self.run(move |conn| Ok(db::sessions::insert(conn, &id, &state, expires, db::now())?))
+        self.run(move |conn| Ok(db::sessions::insert(conn, &id, &saved, db::now())?))
             .await
             .map_err(SaveError::Other)?;
         Ok(key)
@@ -91,13 +104,11 @@ impl SessionStore for DbSessionStore {
         session_state: SessionState,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        let state = serde_json::to_string(&session_state)
-            .map_err(|e| UpdateError::Serialization(e.into()))?;
+        let saved = saved(&session_state, ttl).map_err(|e| UpdateError::Serialization(e.into()))?;
         let id = row_id(&session_key);
-        let expires = expiry(ttl);
         // A session that ended meanwhile (logout elsewhere) stays ended: the
         // write is dropped and the cookie's next request finds nothing.
-        self.run(move |conn| Ok(db::sessions::update(conn, &id, &state, expires, db::now())?))
+        self.run(move |conn| Ok(db::sessions::update(conn, &id, &saved, db::now())?))
             .await
             .map_err(UpdateError::Other)?;
         Ok(session_key)

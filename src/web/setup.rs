@@ -146,7 +146,7 @@ pub async fn submit(
     if !created {
         return Err(AppError::NotFoundWith(LINK_NOT_VALID.into()));
     }
-    session::sign_in(&session, &user_id, state.clock.unix())?;
+    session::sign_in(&session, &req, &user_id, state.clock.unix())?;
     session::set_flash(
         &session,
         Flash::success("Your Administrator account is ready. Generate your first API key below."),

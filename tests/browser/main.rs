@@ -8,6 +8,7 @@ mod finding_keys;
 mod generate_flow;
 mod harness;
 mod key_life;
+mod sessions;
 mod webhooks;
 
 use std::sync::Arc;
