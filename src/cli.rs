@@ -11,6 +11,7 @@ use crate::db::{self, DatabaseLocation, expiring, users};
 use crate::domain::key_type::Catalogue;
 use crate::domain::password;
 use crate::domain::role::Role;
+use crate::domain::user_access::AccessChange;
 
 pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()> {
     let location = DatabaseLocation::parse(&storage.database_url)?;
@@ -62,36 +63,13 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
             println!("Added {email} as {}.", role.label());
         }
         UsersCommand::SetRole { email, role } => {
-            let role: Role = role.parse()?;
-            let detail = format!("role set to {}", role.label());
-            change_access(
-                &mut conn,
-                &email,
-                action::ROLE_CHANGED,
-                detail,
-                Some(role.as_str()),
-                None,
-            )?;
+            change_access(&mut conn, &email, AccessChange::SetRole(role.parse()?))?;
         }
         UsersCommand::Disable { email } => {
-            change_access(
-                &mut conn,
-                &email,
-                action::USER_DISABLED,
-                "disabled".into(),
-                None,
-                Some(true),
-            )?;
+            change_access(&mut conn, &email, AccessChange::Disable)?;
         }
         UsersCommand::Enable { email } => {
-            change_access(
-                &mut conn,
-                &email,
-                action::USER_ENABLED,
-                "enabled".into(),
-                None,
-                Some(false),
-            )?;
+            change_access(&mut conn, &email, AccessChange::Enable)?;
         }
         UsersCommand::Unlock { email, address } => {
             let email = email.trim().to_lowercase();
@@ -147,36 +125,24 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Changes a user's role or disabled flag and records it, in one transaction.
-fn change_access(
-    conn: &mut db::DbConn,
-    email: &str,
-    what: &'static str,
-    detail: String,
-    role: Option<&str>,
-    disabled: Option<bool>,
-) -> anyhow::Result<()> {
+/// Changes a user's role or disabled flag and records it, under the rule
+/// that the last active Administrator remains.
+fn change_access(conn: &mut db::DbConn, email: &str, change: AccessChange) -> anyhow::Result<()> {
     let email = email.trim().to_lowercase();
-    let changed = db::write_transaction(conn, |conn| {
-        if !users::update_access(conn, &email, role, disabled)? {
-            return Ok(false);
+    let actor = AuditEvent {
+        actor_email: Some("command line".into()),
+        ..AuditEvent::default()
+    };
+    match users::change_access(conn, &email, change, &actor) {
+        Ok(detail) => {
+            println!("{detail}.");
+            Ok(())
         }
-        audit::record(
-            conn,
-            &AuditEvent {
-                actor_email: Some("command line".into()),
-                action: what,
-                detail: format!("{email}: {detail}"),
-                ..AuditEvent::default()
-            },
-        )?;
-        Ok::<_, diesel::result::Error>(true)
-    })?;
-    if !changed {
-        bail!("there is no user with the email {email}");
+        Err(users::AccessError::Database(e)) => {
+            Err(anyhow::Error::new(e).context("changing the user"))
+        }
+        Err(refused) => bail!("{email}: {refused}"),
     }
-    println!("{email}: {detail}.");
-    Ok(())
 }
 
 /// Keys read per query by `keys expiring`: memory stays flat at any number.

@@ -56,6 +56,7 @@ pub mod action {
     pub const ROLE_CHANGED: &str = "user.role_changed";
     pub const USER_DISABLED: &str = "user.disabled";
     pub const USER_ENABLED: &str = "user.enabled";
+    pub const USER_DELETED: &str = "user.deleted";
     pub const WEBHOOK_CREATED: &str = "webhook.created";
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
 }

@@ -1,7 +1,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::audit::{self, AuditEvent, action};
 use crate::db::schema::users;
+use crate::db::{DbConn, write_transaction};
+use crate::domain::role::Role;
+use crate::domain::user_access::{self, AccessChange, LastAdministrator, Standing};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -70,24 +74,96 @@ pub fn set_password(
         .map(drop)
 }
 
-/// Changes a user's role or disabled flag; returns false if there is no such user.
-pub fn update_access(
-    conn: &mut crate::db::DbConn,
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("there is no user with the email {0}")]
+    NoSuchUser(String),
+    #[error("{0}")]
+    LastAdministrator(#[from] LastAdministrator),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Applies `change` to the user with `email` and records it (with what it was
+/// and what it became) as done by `actor`, in one write transaction. Every
+/// such change first locks the active Administrators (SQLite: the
+/// transaction's write lock; PostgreSQL: their rows), so two changes made at
+/// the same moment, from any instance, are decided one after the other and
+/// the last active Administrator always remains. Returns the audit detail.
+pub fn change_access(
+    conn: &mut DbConn,
     email: &str,
-    role: Option<&str>,
-    disabled: Option<bool>,
-) -> QueryResult<bool> {
-    let target = users::table.filter(users::email.eq(email));
-    let updated = match (role, disabled) {
-        (Some(role), _) => diesel::update(target)
-            .set(users::role.eq(role))
-            .execute(conn)?,
-        (None, Some(disabled)) => diesel::update(target)
-            .set(users::disabled.eq(disabled))
-            .execute(conn)?,
-        (None, None) => 0,
+    change: AccessChange,
+    actor: &AuditEvent,
+) -> Result<String, AccessError> {
+    write_transaction(conn, |conn| {
+        let admins = lock_active_administrators(conn)?;
+        let user =
+            find_by_email(conn, email)?.ok_or_else(|| AccessError::NoSuchUser(email.to_owned()))?;
+        let role = user.role.parse::<Role>().unwrap_or(Role::Viewer);
+        user_access::check(
+            admins,
+            Standing {
+                role,
+                disabled: user.disabled,
+            },
+            change,
+        )?;
+        let target = users::table.find(&user.id);
+        let detail = match change {
+            AccessChange::SetRole(new) => {
+                diesel::update(target)
+                    .set(users::role.eq(new.as_str()))
+                    .execute(conn)?;
+                format!(
+                    "{email}: role changed from {} to {}",
+                    role.label(),
+                    new.label()
+                )
+            }
+            AccessChange::Disable | AccessChange::Enable => {
+                let disabled = change == AccessChange::Disable;
+                diesel::update(target)
+                    .set(users::disabled.eq(disabled))
+                    .execute(conn)?;
+                let word = |d: bool| if d { "disabled" } else { "active" };
+                format!("{email}: {} → {}", word(user.disabled), word(disabled))
+            }
+            AccessChange::Delete => {
+                diesel::delete(target).execute(conn)?;
+                format!("{email}: deleted (was {})", role.label())
+            }
+        };
+        let action = match change {
+            AccessChange::SetRole(_) => action::ROLE_CHANGED,
+            AccessChange::Disable => action::USER_DISABLED,
+            AccessChange::Enable => action::USER_ENABLED,
+            AccessChange::Delete => action::USER_DELETED,
+        };
+        audit::record(
+            conn,
+            &AuditEvent {
+                action,
+                detail: detail.clone(),
+                ..actor.clone()
+            },
+        )?;
+        Ok(detail)
+    })
+}
+
+/// Counts the active Administrators, holding them until the transaction ends.
+fn lock_active_administrators(conn: &mut DbConn) -> QueryResult<usize> {
+    let active = users::table
+        .filter(users::role.eq(Role::Administrator.as_str()))
+        .filter(users::disabled.eq(false))
+        .select(users::id);
+    let ids: Vec<String> = match conn {
+        DbConn::Postgres(c) => active.for_update().load(c)?,
+        // BEGIN IMMEDIATE already holds the whole database.
+        DbConn::Sqlite(c) => active.load(c)?,
     };
-    Ok(updated == 1)
+    Ok(ids.len())
 }
 
 pub fn email_taken(err: &diesel::result::Error) -> bool {

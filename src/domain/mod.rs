@@ -22,5 +22,6 @@ pub mod scanner_keys;
 pub mod session_policy;
 pub mod throttle;
 pub mod token;
+pub mod user_access;
 pub mod verdict;
 pub mod webhook;

@@ -51,6 +51,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     (action::ROLE_CHANGED, "Role changed"),
     (action::USER_DISABLED, "User disabled"),
     (action::USER_ENABLED, "User enabled"),
+    (action::USER_DELETED, "User deleted"),
     (action::WEBHOOK_CREATED, "Webhook endpoint added"),
     (action::WEBHOOK_DELETED, "Webhook endpoint deleted"),
 ];
