@@ -81,6 +81,11 @@ const ANSWERS: &[(&str, &str, [&str; 4])] = &[
     ("get", "/settings/webhooks/{endpoint}", ["303 /login", "403", "403", "200"]),
     ("get", "/settings/webhooks/{endpoint}/delete", ["303 /login", "403", "403", "200"]),
     ("post", "/settings/webhooks/{endpoint}/delete", ["303 /login", "403", "403", "303 /settings/webhooks"]),
+    // {id} is a key's id here, no user's: nobody to change.
+    ("get", "/settings/users", ["303 /login", "403", "403", "200"]),
+    ("post", "/settings/users/{id}/role", ["303 /login", "403", "403", "400"]),
+    ("post", "/settings/users/{id}/disable", ["303 /login", "403", "403", "404"]),
+    ("post", "/settings/users/{id}/enable", ["303 /login", "403", "403", "404"]),
     ("post", "/api/v1/keys/verify", ["415", "415", "415", "415"]),
     ("get", "/api/v1/auth", ["401", "401", "401", "401"]),
     ("head", "/api/v1/auth", ["401", "401", "401", "401"]),

@@ -63,6 +63,20 @@ pub fn list(conn: &mut crate::db::DbConn) -> QueryResult<Vec<UserRow>> {
         .load(conn)
 }
 
+/// How many keys each user created, by user id: one grouped query.
+pub fn keys_created(conn: &mut DbConn) -> QueryResult<std::collections::HashMap<String, i64>> {
+    use crate::db::schema::api_keys;
+    let counts: Vec<(Option<String>, i64)> = api_keys::table
+        .filter(api_keys::created_by.is_not_null())
+        .group_by(api_keys::created_by)
+        .select((api_keys::created_by, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(counts
+        .into_iter()
+        .filter_map(|(id, n)| id.map(|id| (id, n)))
+        .collect())
+}
+
 pub fn set_password(
     conn: &mut crate::db::DbConn,
     id: &str,

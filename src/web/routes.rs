@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, guard, web};
 
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
-use crate::web::{account, api, assets, audit, home, keys, leaks, login, setup, webhooks};
+use crate::web::{account, api, assets, audit, home, keys, leaks, login, setup, users, webhooks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -142,6 +142,18 @@ route_table! {
     "/settings/webhooks/{endpoint}/delete" {
         get => webhooks::delete::confirm, Needs(ManageKeys);
         post => webhooks::delete::submit, Needs(ManageKeys);
+    }
+    "/settings/users" {
+        get => users::page, Needs(ManageUsers);
+    }
+    "/settings/users/{id}/role" {
+        post => users::set_role, Needs(ManageUsers);
+    }
+    "/settings/users/{id}/disable" {
+        post => users::disable, Needs(ManageUsers);
+    }
+    "/settings/users/{id}/enable" {
+        post => users::enable, Needs(ManageUsers);
     }
 }
 
@@ -278,6 +290,10 @@ mod tests {
             ("get", "/settings/webhooks/{endpoint}", [false, false, false, true]),
             ("get", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
             ("post", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
+            ("get", "/settings/users", [false, false, false, true]),
+            ("post", "/settings/users/{id}/role", [false, false, false, true]),
+            ("post", "/settings/users/{id}/disable", [false, false, false, true]),
+            ("post", "/settings/users/{id}/enable", [false, false, false, true]),
             ("post", "/api/v1/keys/verify", [true, true, true, true]),
             ("get", "/api/v1/auth", [true, true, true, true]),
             ("head", "/api/v1/auth", [true, true, true, true]),

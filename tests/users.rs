@@ -1,0 +1,295 @@
+//! Settings › Users: the list, role changes, disabling and enabling, and the
+//! rule that the last active Administrator remains, also under races.
+
+mod common;
+
+use common::{Backend, Browser, PASSWORD, TestApp};
+use latchkey::domain::role::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+both_backends!(
+    administrators_see_everyone_with_role_status_and_keys_created,
+    role_changes_disabling_and_enabling_are_audited_with_before_and_after,
+    the_last_active_administrator_cannot_be_demoted_or_disabled_from_the_page,
+    administrators_demoting_each_other_at_once_leave_exactly_one,
+    a_disabled_creators_keys_keep_working_and_show_their_email,
+    only_administrators_open_the_users_page
+);
+
+const LAST_ADMIN: &str = "this is the last active Administrator: make another user an Administrator first, so someone can still manage the console";
+
+async fn signed_in_as(_app: &TestApp, base: &str, email: &str) -> Browser {
+    let browser = Browser::new(base);
+    let response = browser.login(email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "login as {email}");
+    browser
+}
+
+/// The table's rows as (email, role, status, keys created).
+fn rows(html: &str) -> Vec<[String; 4]> {
+    html.split("<tr data-user=\"")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").unwrap()];
+            let cells: Vec<String> = row
+                .split("<td data-label=\"")
+                .skip(1)
+                .take(4)
+                .map(|cell| {
+                    let text = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
+                    text.trim().to_owned()
+                })
+                .collect();
+            [0, 1, 2, 3].map(|i| cells[i].clone())
+        })
+        .collect()
+}
+
+fn row(email: &str, role: &str, status: &str, keys: &str) -> [String; 4] {
+    [email, role, status, keys].map(str::to_owned)
+}
+
+fn user_id(app: &TestApp, email: &str) -> String {
+    latchkey::db::users::find_by_email(&mut app.conn(), email)
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn administrators_see_everyone_with_role_status_and_keys_created(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    app.add_user("ops@example.com", Role::Administrator).await;
+    app.add_user("help@example.com", Role::Support).await;
+    app.add_user("look@example.com", Role::Viewer).await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    admin.generate_token("ucd", "First").await;
+    admin.generate_token("ucd", "Second").await;
+    let ops = signed_in_as(&app, &app.base, "ops@example.com").await;
+    ops.generate_token("tsms", "Third").await;
+    let look = user_id(&app, "look@example.com");
+    let disabled = admin
+        .post(&format!("/settings/users/{look}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
+
+    let html = admin.html("/settings/users").await;
+    assert_eq!(
+        rows(&html),
+        [
+            row("admin@example.com", "Administrator", "Active", "2"),
+            row("help@example.com", "Support", "Active", "0"),
+            row("look@example.com", "Viewer", "Disabled", "0"),
+            row("ops@example.com", "Administrator", "Active", "1"),
+        ]
+    );
+    assert!(html.contains(r#"<a href="/settings/users" aria-current="page">Users</a>"#));
+}
+
+async fn role_changes_disabling_and_enabling_are_audited_with_before_and_after(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    app.add_user("help@example.com", Role::Support).await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let help = user_id(&app, "help@example.com");
+    let steps = [
+        (format!("/settings/users/{help}/role"), "viewer"),
+        (format!("/settings/users/{help}/disable"), ""),
+        (format!("/settings/users/{help}/enable"), ""),
+        (format!("/settings/users/{help}/role"), "administrator"),
+    ];
+    for (path, role) in &steps {
+        let form: Vec<(&str, &str)> = if role.is_empty() {
+            vec![]
+        } else {
+            vec![("role", role)]
+        };
+        let response = admin.post(path, &form).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(common::location(&response), "/settings/users");
+    }
+    let html = admin.html("/settings/users").await;
+    assert!(html.contains("help@example.com: role changed from Viewer to Administrator."));
+    let events: Vec<(String, Option<String>, String)> =
+        latchkey::db::audit::recent(&mut app.conn(), 100)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action.starts_with("user."))
+            .map(|e| (e.action, e.actor_email, e.detail))
+            .collect();
+    let by = Some("admin@example.com".to_owned());
+    assert_eq!(
+        events,
+        [
+            (
+                "user.role_changed".into(),
+                by.clone(),
+                "help@example.com: role changed from Viewer to Administrator".into()
+            ),
+            (
+                "user.enabled".into(),
+                by.clone(),
+                "help@example.com: disabled → active".into()
+            ),
+            (
+                "user.disabled".into(),
+                by.clone(),
+                "help@example.com: active → disabled".into()
+            ),
+            (
+                "user.role_changed".into(),
+                by.clone(),
+                "help@example.com: role changed from Support to Viewer".into()
+            ),
+        ]
+    );
+    let bad = admin
+        .post(&format!("/settings/users/{help}/role"), &[("role", "root")])
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn the_last_active_administrator_cannot_be_demoted_or_disabled_from_the_page(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    app.add_user("old@example.com", Role::Administrator).await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let me = user_id(&app, "admin@example.com");
+    let old = user_id(&app, "old@example.com");
+    let off = admin
+        .post(&format!("/settings/users/{old}/disable"), &[])
+        .await;
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    let before = app.audit_actions().len();
+    for (path, form) in [
+        (format!("/settings/users/{me}/disable"), vec![]),
+        (
+            format!("/settings/users/{me}/role"),
+            vec![("role", "support")],
+        ),
+    ] {
+        let response = admin.post(&path, &form).await;
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!("admin@example.com: {LAST_ADMIN}")),
+            "{html}"
+        );
+    }
+    assert_eq!(app.audit_actions().len(), before, "nothing recorded");
+    assert_eq!(
+        rows(&admin.html("/settings/users").await),
+        [
+            row("admin@example.com", "Administrator", "Active", "0"),
+            row("old@example.com", "Administrator", "Disabled", "0"),
+        ]
+    );
+}
+
+/// Two Administrators, each on their own instance, demote (or disable) each
+/// other at the same moment: exactly one change is made.
+async fn administrators_demoting_each_other_at_once_leave_exactly_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("a@example.com", Role::Administrator).await;
+    app.add_user("b@example.com", Role::Administrator).await;
+    let other = app.another_instance();
+    let a_id = user_id(&app, "a@example.com");
+    let b_id = user_id(&app, "b@example.com");
+    for round in 0..6 {
+        let (action, form, undo) = if round % 2 == 0 {
+            (
+                "role",
+                vec![("role", "viewer")],
+                vec![("role", "administrator")],
+            )
+        } else {
+            ("disable", vec![], vec![])
+        };
+        // Fresh sessions each round: a disabled loser's session is ended.
+        let a = signed_in_as(&app, &app.base, "a@example.com").await;
+        let b = signed_in_as(&app, &other.base, "b@example.com").await;
+        let to_b = format!("/settings/users/{b_id}/{action}");
+        let to_a = format!("/settings/users/{a_id}/{action}");
+        let (by_a, by_b) = tokio::join!(a.post(&to_b, &form), b.post(&to_a, &form));
+        // The loser is refused by the rule (409), or, when the winner's
+        // change landed before its request was read, as no longer an
+        // Administrator (403) or no longer signed in (to /login).
+        let answer = |r: &reqwest::Response| match r.status() {
+            StatusCode::SEE_OTHER => format!("303 {}", common::location(r)),
+            other => other.as_u16().to_string(),
+        };
+        let answers = [answer(&by_a), answer(&by_b)];
+        let refused = |s: &str| ["409", "403", "303 /login"].contains(&s);
+        let won = match [answers[0].as_str(), answers[1].as_str()] {
+            ["303 /settings/users", s] if refused(s) => &b_id,
+            [s, "303 /settings/users"] if refused(s) => &a_id,
+            other => panic!("round {round}: {other:?}"),
+        };
+        let active_admins = latchkey::db::users::list(&mut app.conn())
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == "administrator" && !u.disabled)
+            .count();
+        assert_eq!(active_admins, 1, "round {round}");
+        // Put the loser back by hand, as the winner's browser is the only admin left.
+        let undo_action = if action == "role" { "role" } else { "enable" };
+        let winner = if won == &b_id { &a } else { &b };
+        let back = winner
+            .post(&format!("/settings/users/{won}/{undo_action}"), &undo)
+            .await;
+        assert_eq!(back.status(), StatusCode::SEE_OTHER, "round {round}");
+    }
+}
+
+async fn a_disabled_creators_keys_keep_working_and_show_their_email(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    app.add_user("maker@example.com", Role::Administrator).await;
+    let maker = signed_in_as(&app, &app.base, "maker@example.com").await;
+    let token = maker.generate_token("ucd", "Made by maker").await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let id = user_id(&app, "maker@example.com");
+    let off = admin
+        .post(&format!("/settings/users/{id}/disable"), &[])
+        .await;
+    assert_eq!(off.status(), StatusCode::SEE_OTHER);
+    let (_, body) = app.verify(json!({ "key": token })).await;
+    assert_eq!(body["code"], "VALID");
+    let key_id = latchkey::domain::api_key::parse(&token)
+        .unwrap()
+        .public_id
+        .to_owned();
+    let page = admin
+        .html(&format!("/settings/integrations/keys/{key_id}"))
+        .await;
+    assert!(
+        page.contains("<dt>Created by</dt><dd>maker@example.com</dd>"),
+        "{page}"
+    );
+}
+
+async fn only_administrators_open_the_users_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    let target = user_id(&app, "admin@example.com");
+    for role in [Role::Support, Role::Viewer] {
+        let browser = app.signed_in(role).await;
+        assert_eq!(
+            browser.get("/settings/users").await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let refused = browser
+            .post(&format!("/settings/users/{target}/disable"), &[])
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{role}");
+        assert!(
+            !browser
+                .html("/settings/integrations")
+                .await
+                .contains("/settings/users")
+        );
+    }
+}
