@@ -86,6 +86,8 @@ const ANSWERS: &[(&str, &str, [&str; 4])] = &[
     ("post", "/settings/users/{id}/role", ["303 /login", "403", "403", "400"]),
     ("post", "/settings/users/{id}/disable", ["303 /login", "403", "403", "404"]),
     ("post", "/settings/users/{id}/enable", ["303 /login", "403", "403", "404"]),
+    ("get", "/settings/users/{id}/delete", ["303 /login", "403", "403", "404"]),
+    ("post", "/settings/users/{id}/delete", ["303 /login", "403", "403", "404"]),
     ("post", "/api/v1/keys/verify", ["415", "415", "415", "415"]),
     ("get", "/api/v1/auth", ["401", "401", "401", "401"]),
     ("head", "/api/v1/auth", ["401", "401", "401", "401"]),

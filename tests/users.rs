@@ -14,7 +14,8 @@ both_backends!(
     the_last_active_administrator_cannot_be_demoted_or_disabled_from_the_page,
     administrators_demoting_each_other_at_once_leave_exactly_one,
     a_disabled_creators_keys_keep_working_and_show_their_email,
-    only_administrators_open_the_users_page
+    only_administrators_open_the_users_page,
+    a_deleted_creators_keys_keep_working_and_name_a_deleted_user
 );
 
 const LAST_ADMIN: &str = "this is the last active Administrator: make another user an Administrator first, so someone can still manage the console";
@@ -269,6 +270,8 @@ async fn a_disabled_creators_keys_keep_working_and_show_their_email(backend: Bac
         page.contains("<dt>Created by</dt><dd>maker@example.com</dd>"),
         "{page}"
     );
+    let list = admin.html("/settings/integrations").await;
+    assert!(list.contains(r#"title="maker@example.com">by maker@example.com</span>"#));
 }
 
 async fn only_administrators_open_the_users_page(backend: Backend) {
@@ -292,4 +295,64 @@ async fn only_administrators_open_the_users_page(backend: Backend) {
                 .contains("/settings/users")
         );
     }
+}
+
+async fn a_deleted_creators_keys_keep_working_and_name_a_deleted_user(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    app.add_user("maker@example.com", Role::Administrator).await;
+    let maker = signed_in_as(&app, &app.base, "maker@example.com").await;
+    let token = maker.generate_token("ucd", "Made by maker").await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let id = user_id(&app, "maker@example.com");
+    let me = user_id(&app, "admin@example.com");
+
+    let confirm = admin.html(&format!("/settings/users/{id}/delete")).await;
+    assert!(confirm.contains("<strong>maker@example.com</strong>"));
+    let deleted = admin
+        .post(&format!("/settings/users/{id}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let event = latchkey::db::audit::recent(&mut app.conn(), 1)
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (event.action.as_str(), event.detail.as_str()),
+        (
+            "user.deleted",
+            "maker@example.com: deleted (was Administrator)"
+        )
+    );
+    // The deleted user is signed out on their next request.
+    assert_eq!(
+        common::location(&maker.get("/settings/integrations").await),
+        "/login"
+    );
+    let (_, body) = app.verify(json!({ "key": token })).await;
+    assert_eq!(body["code"], "VALID");
+    let key_id = latchkey::domain::api_key::parse(&token)
+        .unwrap()
+        .public_id
+        .to_owned();
+    let page = admin
+        .html(&format!("/settings/integrations/keys/{key_id}"))
+        .await;
+    assert!(
+        page.contains("<dt>Created by</dt><dd>a deleted user</dd>"),
+        "{page}"
+    );
+    assert_eq!(
+        rows(&admin.html("/settings/users").await),
+        [row("admin@example.com", "Administrator", "Active", "0")]
+    );
+
+    let last = admin
+        .post(&format!("/settings/users/{me}/delete"), &[])
+        .await;
+    assert_eq!(last.status(), StatusCode::CONFLICT);
+    assert!(last.text().await.unwrap().contains(LAST_ADMIN));
+    let gone = admin
+        .post(&format!("/settings/users/{id}/delete"), &[])
+        .await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }

@@ -155,6 +155,10 @@ route_table! {
     "/settings/users/{id}/enable" {
         post => users::enable, Needs(ManageUsers);
     }
+    "/settings/users/{id}/delete" {
+        get => users::delete::confirm, Needs(ManageUsers);
+        post => users::delete::submit, Needs(ManageUsers);
+    }
 }
 
 // The verification API: called by services and gateways, thousands of times a
@@ -294,6 +298,8 @@ mod tests {
             ("post", "/settings/users/{id}/role", [false, false, false, true]),
             ("post", "/settings/users/{id}/disable", [false, false, false, true]),
             ("post", "/settings/users/{id}/enable", [false, false, false, true]),
+            ("get", "/settings/users/{id}/delete", [false, false, false, true]),
+            ("post", "/settings/users/{id}/delete", [false, false, false, true]),
             ("post", "/api/v1/keys/verify", [true, true, true, true]),
             ("get", "/api/v1/auth", [true, true, true, true]),
             ("head", "/api/v1/auth", [true, true, true, true]),

@@ -2,6 +2,8 @@
 //! the keys they created; Administrators change roles and disable or enable
 //! users here, under the rule that one active Administrator remains.
 
+pub mod delete;
+
 use std::collections::HashMap;
 
 use actix_session::Session;
@@ -117,7 +119,7 @@ pub async fn enable(
 }
 
 /// Applies one change; a refused one shows the list again with the reason (409).
-async fn change(
+pub(crate) async fn change(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
