@@ -27,8 +27,9 @@ async fn signed_in_as(_app: &TestApp, base: &str, email: &str) -> Browser {
     browser
 }
 
-/// The table's rows as (email, role, status, keys created).
-fn rows(html: &str) -> Vec<[String; 4]> {
+/// The table's rows as (email, role, status, last sign-in, keys created),
+/// the sign-in as its day only.
+fn rows(html: &str) -> Vec<[String; 5]> {
     html.split("<tr data-user=\"")
         .skip(1)
         .map(|row| {
@@ -36,19 +37,30 @@ fn rows(html: &str) -> Vec<[String; 4]> {
             let cells: Vec<String> = row
                 .split("<td data-label=\"")
                 .skip(1)
-                .take(4)
+                .take(5)
                 .map(|cell| {
                     let text = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
-                    text.trim().to_owned()
+                    match text.split_once("data-local>") {
+                        Some((_, time)) => time[..10].to_owned(),
+                        None => text.trim().to_owned(),
+                    }
                 })
                 .collect();
-            [0, 1, 2, 3].map(|i| cells[i].clone())
+            [0, 1, 2, 3, 4].map(|i| cells[i].clone())
         })
         .collect()
 }
 
-fn row(email: &str, role: &str, status: &str, keys: &str) -> [String; 4] {
-    [email, role, status, keys].map(str::to_owned)
+fn row(email: &str, role: &str, status: &str, keys: &str) -> [String; 5] {
+    [email, role, status, "Never", keys].map(str::to_owned)
+}
+
+fn signed_in_row(email: &str, role: &str, on: &str, keys: &str) -> [String; 5] {
+    [email, role, "Active", on, keys].map(str::to_owned)
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
 
 fn user_id(app: &TestApp, email: &str) -> String {
@@ -64,6 +76,11 @@ async fn administrators_see_everyone_with_role_status_and_keys_created(backend: 
     app.add_user("ops@example.com", Role::Administrator).await;
     app.add_user("help@example.com", Role::Support).await;
     app.add_user("look@example.com", Role::Viewer).await;
+    // Sign-in times are on the console's clock.
+    app.clock.advance(chrono::Duration::days(30));
+    let on = (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
     let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
     admin.generate_token("ucd", "First").await;
     admin.generate_token("ucd", "Second").await;
@@ -79,10 +96,10 @@ async fn administrators_see_everyone_with_role_status_and_keys_created(backend: 
     assert_eq!(
         rows(&html),
         [
-            row("admin@example.com", "Administrator", "Active", "2"),
+            signed_in_row("admin@example.com", "Administrator", &on, "2"),
             row("help@example.com", "Support", "Active", "0"),
             row("look@example.com", "Viewer", "Disabled", "0"),
-            row("ops@example.com", "Administrator", "Active", "1"),
+            signed_in_row("ops@example.com", "Administrator", &on, "1"),
         ]
     );
     assert!(html.contains(r#"<a href="/settings/users" aria-current="page">Users</a>"#));
@@ -184,7 +201,7 @@ async fn the_last_active_administrator_cannot_be_demoted_or_disabled_from_the_pa
     assert_eq!(
         rows(&admin.html("/settings/users").await),
         [
-            row("admin@example.com", "Administrator", "Active", "0"),
+            signed_in_row("admin@example.com", "Administrator", &today(), "0"),
             row("old@example.com", "Administrator", "Disabled", "0"),
         ]
     );
@@ -343,7 +360,12 @@ async fn a_deleted_creators_keys_keep_working_and_name_a_deleted_user(backend: B
     );
     assert_eq!(
         rows(&admin.html("/settings/users").await),
-        [row("admin@example.com", "Administrator", "Active", "0")]
+        [signed_in_row(
+            "admin@example.com",
+            "Administrator",
+            &today(),
+            "0"
+        )]
     );
 
     let last = admin

@@ -8,6 +8,7 @@ diesel::table! {
         role -> Text,
         disabled -> Bool,
         created_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
     }
 }
 

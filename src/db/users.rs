@@ -16,6 +16,7 @@ pub struct UserRow {
     pub role: String,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
+    pub last_sign_in_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -75,6 +76,13 @@ pub fn keys_created(conn: &mut DbConn) -> QueryResult<std::collections::HashMap<
         .into_iter()
         .filter_map(|(id, n)| id.map(|id| (id, n)))
         .collect())
+}
+
+pub fn record_sign_in(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::last_sign_in_at.eq(at))
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn set_password(

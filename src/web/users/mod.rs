@@ -18,7 +18,7 @@ use crate::domain::user_access::AccessChange;
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
-use crate::web::views::{Chrome, Flash};
+use crate::web::views::{Chrome, Flash, Moment};
 use crate::web::{render, see_other, session};
 
 pub const LIST: &str = "/settings/users";
@@ -37,6 +37,7 @@ struct UserLine {
     role: &'static str,
     role_code: &'static str,
     disabled: bool,
+    last_sign_in: Option<Moment>,
     keys_created: i64,
 }
 
@@ -57,6 +58,7 @@ async fn list_page(
                 role: role.map_or("Unknown role", Role::label),
                 role_code: role.map_or("", Role::as_str),
                 disabled: u.disabled,
+                last_sign_in: u.last_sign_in_at.map(Moment::new),
                 id: u.id,
                 email: u.email,
             }
