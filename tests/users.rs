@@ -59,6 +59,30 @@ fn signed_in_row(email: &str, role: &str, on: &str, keys: &str) -> [String; 5] {
     [email, role, "Active", on, keys].map(str::to_owned)
 }
 
+/// The key still verifies VALID, and its page and the key list name `creator`.
+async fn key_works_and_names_its_creator(
+    app: &TestApp,
+    admin: &Browser,
+    token: &str,
+    creator: &str,
+) {
+    let (_, body) = app.verify(json!({ "key": token })).await;
+    assert_eq!(body["code"], "VALID");
+    let key_id = latchkey::domain::api_key::parse(token)
+        .unwrap()
+        .public_id
+        .to_owned();
+    let page = admin
+        .html(&format!("/settings/integrations/keys/{key_id}"))
+        .await;
+    assert!(
+        page.contains(&format!("<dt>Created by</dt><dd>{creator}</dd>")),
+        "{page}"
+    );
+    let list = admin.html("/settings/integrations").await;
+    assert!(list.contains(&format!(r#"title="{creator}">by {creator}</span>"#)));
+}
+
 fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
@@ -274,21 +298,7 @@ async fn a_disabled_creators_keys_keep_working_and_show_their_email(backend: Bac
         .post(&format!("/settings/users/{id}/disable"), &[])
         .await;
     assert_eq!(off.status(), StatusCode::SEE_OTHER);
-    let (_, body) = app.verify(json!({ "key": token })).await;
-    assert_eq!(body["code"], "VALID");
-    let key_id = latchkey::domain::api_key::parse(&token)
-        .unwrap()
-        .public_id
-        .to_owned();
-    let page = admin
-        .html(&format!("/settings/integrations/keys/{key_id}"))
-        .await;
-    assert!(
-        page.contains("<dt>Created by</dt><dd>maker@example.com</dd>"),
-        "{page}"
-    );
-    let list = admin.html("/settings/integrations").await;
-    assert!(list.contains(r#"title="maker@example.com">by maker@example.com</span>"#));
+    key_works_and_names_its_creator(&app, &admin, &token, "maker@example.com").await;
 }
 
 async fn only_administrators_open_the_users_page(backend: Backend) {
@@ -345,19 +355,7 @@ async fn a_deleted_creators_keys_keep_working_and_name_a_deleted_user(backend: B
         common::location(&maker.get("/settings/integrations").await),
         "/login"
     );
-    let (_, body) = app.verify(json!({ "key": token })).await;
-    assert_eq!(body["code"], "VALID");
-    let key_id = latchkey::domain::api_key::parse(&token)
-        .unwrap()
-        .public_id
-        .to_owned();
-    let page = admin
-        .html(&format!("/settings/integrations/keys/{key_id}"))
-        .await;
-    assert!(
-        page.contains("<dt>Created by</dt><dd>a deleted user</dd>"),
-        "{page}"
-    );
+    key_works_and_names_its_creator(&app, &admin, &token, "a deleted user").await;
     assert_eq!(
         rows(&admin.html("/settings/users").await),
         [signed_in_row(
