@@ -84,6 +84,9 @@ const ANSWERS: &[(&str, &str, [&str; 4])] = &[
     // {id} is a key's id here, no user's: nobody to change.
     ("get", "/settings/users", ["303 /login", "403", "403", "200"]),
     ("post", "/settings/users/{id}/role", ["303 /login", "403", "403", "400"]),
+    ("post", "/settings/users/invite", ["303 /login", "403", "403", "422"]),
+    ("get", "/invitations/accept", ["404", "404", "404", "404"]),
+    ("post", "/invitations/accept", ["404", "404", "404", "404"]),
     ("post", "/settings/users/{id}/disable", ["303 /login", "403", "403", "404"]),
     ("post", "/settings/users/{id}/enable", ["303 /login", "403", "403", "404"]),
     ("get", "/settings/users/{id}/delete", ["303 /login", "403", "403", "404"]),

@@ -15,8 +15,45 @@ both_backends!(
     administrators_demoting_each_other_at_once_leave_exactly_one,
     a_disabled_creators_keys_keep_working_and_show_their_email,
     only_administrators_open_the_users_page,
-    a_deleted_creators_keys_keep_working_and_name_a_deleted_user
+    a_deleted_creators_keys_keep_working_and_name_a_deleted_user,
+    an_invitee_chooses_a_password_and_is_signed_in_once,
+    invitations_expire_after_72_hours_and_a_new_one_replaces_the_old,
+    bad_invitations_are_refused_with_a_reason,
+    an_invitation_accepted_at_once_on_two_instances_makes_one_account
 );
+
+const LINK_NOT_VALID: &str = "This invitation link is not valid: it has expired, was already used, or a newer invitation replaced it.";
+
+/// Invites `email` as `role`; returns the link's path and query.
+async fn invite(admin: &Browser, email: &str, role: &str) -> String {
+    let response = admin
+        .post(
+            "/settings/users/invite",
+            &[("email", email), ("role", role)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let html = response.text().await.unwrap();
+    let link = common::input_value(&html, "invite-link").expect("the link is shown");
+    let (_, path) = link.split_once("/invitations/").unwrap();
+    assert!(link.starts_with("http://127.0.0.1:"), "{link}");
+    format!("/invitations/{path}")
+}
+
+async fn accept(invitee: &Browser, path: &str, password: &str, again: &str) -> reqwest::Response {
+    let token = path.split_once("token=").unwrap().1;
+    invitee
+        .post(
+            "/invitations/accept",
+            &[
+                ("token", token),
+                ("password", password),
+                ("password_confirm", again),
+            ],
+        )
+        .await
+}
 
 const LAST_ADMIN: &str = "this is the last active Administrator: make another user an Administrator first, so someone can still manage the console";
 
@@ -375,4 +412,222 @@ async fn a_deleted_creators_keys_keep_working_and_name_a_deleted_user(backend: B
         .post(&format!("/settings/users/{id}/delete"), &[])
         .await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+async fn an_invitee_chooses_a_password_and_is_signed_in_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let path = invite(&admin, "New@Example.com", "support").await;
+    assert_eq!(
+        rows(&admin.html("/settings/users").await),
+        [
+            signed_in_row("admin@example.com", "Administrator", &today(), "0"),
+            row("new@example.com", "Support", "Invited", "0"),
+        ]
+    );
+    // Shown once: the page no longer carries it.
+    assert!(!admin.html("/settings/users").await.contains("invite-link"));
+
+    let invitee = app.browser();
+    let form = invitee.html(&path).await;
+    assert!(
+        form.contains("<strong>Support</strong> with the email <strong>new@example.com</strong>")
+    );
+    let cases = [
+        ("short", "short", "at least 12 characters"),
+        ("password1234", "password1234", "too common"),
+        ("a fine long passphrase", "another one", "do not match"),
+    ];
+    for (password, again, message) in cases {
+        let refused = accept(&invitee, &path, password, again).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password}"
+        );
+        assert!(
+            refused.text().await.unwrap().contains(message),
+            "{password}"
+        );
+    }
+    let joined = accept(
+        &invitee,
+        &path,
+        "a fine long passphrase",
+        "a fine long passphrase",
+    )
+    .await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(common::location(&joined), "/settings/integrations");
+    let signed_in = invitee.get("/settings/integrations").await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    assert!(signed_in.text().await.unwrap().contains("new@example.com"));
+
+    let again = app.browser();
+    let used = again.get(&path).await;
+    assert_eq!(used.status(), StatusCode::NOT_FOUND);
+    assert!(used.text().await.unwrap().contains(LINK_NOT_VALID));
+    let reused = accept(
+        &again,
+        &path,
+        "another fine passphrase",
+        "another fine passphrase",
+    )
+    .await;
+    assert_eq!(reused.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        rows(&admin.html("/settings/users").await),
+        [
+            signed_in_row("admin@example.com", "Administrator", &today(), "0"),
+            row("new@example.com", "Support", "Active", "0"),
+        ]
+    );
+    let events: Vec<(String, Option<String>, String)> =
+        latchkey::db::audit::recent(&mut app.conn(), 100)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action.starts_with("user."))
+            .map(|e| (e.action, e.actor_email, e.detail))
+            .collect();
+    assert_eq!(
+        events,
+        [
+            (
+                "user.invitation_accepted".into(),
+                Some("new@example.com".into()),
+                "new@example.com joined through an invitation".into()
+            ),
+            (
+                "user.invited".into(),
+                Some("admin@example.com".into()),
+                "new@example.com invited as Support".into()
+            ),
+        ]
+    );
+    // An email with an account cannot be invited.
+    let taken = admin
+        .post(
+            "/settings/users/invite",
+            &[("email", "new@example.com"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        taken
+            .text()
+            .await
+            .unwrap()
+            .contains("new@example.com already has an account.")
+    );
+}
+
+async fn invitations_expire_after_72_hours_and_a_new_one_replaces_the_old(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let visitor = app.browser();
+    let first = invite(&admin, "late@example.com", "viewer").await;
+    app.clock.advance(chrono::Duration::hours(71));
+    assert_eq!(visitor.get(&first).await.status(), StatusCode::OK);
+    app.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(visitor.get(&first).await.status(), StatusCode::NOT_FOUND);
+    let expired = accept(
+        &visitor,
+        &first,
+        "a fine long passphrase",
+        "a fine long passphrase",
+    )
+    .await;
+    assert_eq!(expired.status(), StatusCode::NOT_FOUND);
+
+    // The Administrator's own session has idled out meanwhile.
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let second = invite(&admin, "late@example.com", "viewer").await;
+    let third = invite(&admin, "late@example.com", "administrator").await;
+    assert_eq!(visitor.get(&second).await.status(), StatusCode::NOT_FOUND);
+    assert!(
+        visitor
+            .html(&third)
+            .await
+            .contains("<strong>Administrator</strong>")
+    );
+    assert_eq!(
+        rows(&admin.html("/settings/users").await)[1],
+        row("late@example.com", "Administrator", "Invited", "0")
+    );
+}
+
+async fn bad_invitations_are_refused_with_a_reason(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let visitor = app.browser();
+    for path in [
+        "/invitations/accept",
+        "/invitations/accept?token=",
+        "/invitations/accept?token=not-a-real-token",
+    ] {
+        let response = visitor.get(path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(response.text().await.unwrap().contains(LINK_NOT_VALID));
+    }
+    let cases = [
+        (
+            "not-an-email",
+            "viewer",
+            "“not-an-email” is not a valid email address.",
+        ),
+        (
+            "x@example.com",
+            "root",
+            "Choose a role: Administrator, Support or Viewer.",
+        ),
+        (
+            "admin@example.com",
+            "viewer",
+            "admin@example.com already has an account.",
+        ),
+    ];
+    for (email, role, message) in cases {
+        let response = admin
+            .post(
+                "/settings/users/invite",
+                &[("email", email), ("role", role)],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{email}"
+        );
+        assert!(response.text().await.unwrap().contains(message), "{email}");
+    }
+}
+
+async fn an_invitation_accepted_at_once_on_two_instances_makes_one_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let path = invite(&admin, "twice@example.com", "viewer").await;
+    let other = app.another_instance();
+    let browsers: Vec<Browser> = (0..6)
+        .map(|i| Browser::new(if i % 2 == 0 { &app.base } else { &other.base }))
+        .collect();
+    let password = "a fine long passphrase";
+    let answers = futures::future::join_all(
+        browsers
+            .iter()
+            .map(|b| accept(b, &path, password, password)),
+    )
+    .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [303, 404, 404, 404, 404, 404]);
+    let accounts = latchkey::db::users::list(&mut app.conn())
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.email == "twice@example.com")
+        .count();
+    assert_eq!(accounts, 1);
 }

@@ -146,6 +146,13 @@ route_table! {
     "/settings/users" {
         get => users::page, Needs(ManageUsers);
     }
+    "/settings/users/invite" {
+        post => users::invite::invite, Needs(ManageUsers);
+    }
+    "/invitations/accept" {
+        get => users::invite::accept_form, Public;
+        post => users::invite::accept, Public;
+    }
     "/settings/users/{id}/role" {
         post => users::set_role, Needs(ManageUsers);
     }
@@ -296,6 +303,9 @@ mod tests {
             ("post", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
             ("get", "/settings/users", [false, false, false, true]),
             ("post", "/settings/users/{id}/role", [false, false, false, true]),
+            ("post", "/settings/users/invite", [false, false, false, true]),
+            ("get", "/invitations/accept", [true, true, true, true]),
+            ("post", "/invitations/accept", [true, true, true, true]),
             ("post", "/settings/users/{id}/disable", [false, false, false, true]),
             ("post", "/settings/users/{id}/enable", [false, false, false, true]),
             ("get", "/settings/users/{id}/delete", [false, false, false, true]),

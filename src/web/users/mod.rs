@@ -3,6 +3,7 @@
 //! users here, under the rule that one active Administrator remains.
 
 pub mod delete;
+pub mod invite;
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::db::audit::AuditEvent;
+use crate::db::invitations;
 use crate::db::users::{self, AccessError};
 use crate::domain::role::Role;
 use crate::domain::user_access::AccessChange;
@@ -25,10 +27,12 @@ pub const LIST: &str = "/settings/users";
 
 #[derive(Template)]
 #[template(path = "users/list.html")]
-struct ListPage {
+pub(crate) struct ListPage {
     chrome: Chrome,
     users: Vec<UserLine>,
     roles: [Role; 3],
+    /// The invitation link just made: on this one response only.
+    invited: Option<invite::Invited>,
 }
 
 struct UserLine {
@@ -37,19 +41,28 @@ struct UserLine {
     role: &'static str,
     role_code: &'static str,
     disabled: bool,
+    /// Invited, not joined yet: no account to change.
+    invited: bool,
     last_sign_in: Option<Moment>,
     keys_created: i64,
 }
 
-async fn list_page(
+pub(crate) async fn list_page(
     state: &AppState,
     user: &CurrentUser,
     flash: Option<Flash>,
 ) -> Result<ListPage, AppError> {
-    let (all, counts): (Vec<users::UserRow>, HashMap<String, i64>) = state
-        .db(|conn| Ok((users::list(conn)?, users::keys_created(conn)?)))
+    let now = state.clock.now();
+    let (all, counts, invited): (Vec<users::UserRow>, HashMap<String, i64>, Vec<_>) = state
+        .db(move |conn| {
+            Ok((
+                users::list(conn)?,
+                users::keys_created(conn)?,
+                invitations::list(conn, now)?,
+            ))
+        })
         .await?;
-    let users = all
+    let mut users: Vec<UserLine> = all
         .into_iter()
         .map(|u| {
             let role = u.role.parse::<Role>().ok();
@@ -58,16 +71,32 @@ async fn list_page(
                 role: role.map_or("Unknown role", Role::label),
                 role_code: role.map_or("", Role::as_str),
                 disabled: u.disabled,
+                invited: false,
                 last_sign_in: u.last_sign_in_at.map(Moment::new),
                 id: u.id,
                 email: u.email,
             }
         })
         .collect();
+    users.extend(invited.into_iter().map(|i| {
+        let role = i.role.parse::<Role>().ok();
+        UserLine {
+            id: String::new(),
+            role: role.map_or("Unknown role", Role::label),
+            role_code: role.map_or("", Role::as_str),
+            disabled: false,
+            invited: true,
+            last_sign_in: None,
+            keys_created: 0,
+            email: i.email,
+        }
+    }));
+    users.sort_by(|a, b| a.email.cmp(&b.email));
     Ok(ListPage {
         chrome: Chrome::for_user(user, flash, "users"),
         users,
         roles: Role::ALL,
+        invited: None,
     })
 }
 
