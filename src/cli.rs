@@ -7,7 +7,7 @@ use validator::ValidateEmail;
 
 use crate::config::{OutputFormat, StorageArgs, UsersCommand};
 use crate::db::audit::{self, AuditEvent, action};
-use crate::db::{self, DatabaseLocation, expiring, users};
+use crate::db::{self, DatabaseLocation, expiring, invitations, users};
 use crate::domain::key_type::Catalogue;
 use crate::domain::password;
 use crate::domain::role::Role;
@@ -71,6 +71,11 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
         UsersCommand::Enable { email } => {
             change_access(&mut conn, &email, AccessChange::Enable)?;
         }
+        UsersCommand::Invite {
+            email,
+            role,
+            public_url,
+        } => invite(&mut conn, &email, &role, public_url.as_deref())?,
         UsersCommand::Unlock { email, address } => {
             let email = email.trim().to_lowercase();
             let address = address.map(|a| a.to_string());
@@ -143,6 +148,55 @@ fn change_access(conn: &mut db::DbConn, email: &str, change: AccessChange) -> an
         }
         Err(refused) => bail!("{email}: {refused}"),
     }
+}
+
+/// `latchkey users invite`: stores the invitation and prints its link.
+fn invite(
+    conn: &mut db::DbConn,
+    email: &str,
+    role: &str,
+    public_url: Option<&str>,
+) -> anyhow::Result<()> {
+    let email = email.trim().to_lowercase();
+    if email.len() > 254 || !email.validate_email() {
+        bail!("“{email}” is not a valid email address");
+    }
+    let role: Role = role.parse()?;
+    let token = crate::domain::token::random_token();
+    let now = db::now();
+    let invitation = invitations::Invitation {
+        email: email.clone(),
+        role: role.as_str().to_owned(),
+        token_hash: crate::domain::crypto::sha256_hex(&token),
+        invited_by: None,
+        created_at: now,
+        expires_at: now + crate::web::users::invite::LIFETIME,
+    };
+    let event = AuditEvent {
+        actor_email: Some("command line".into()),
+        action: action::USER_INVITED,
+        detail: format!("{email} invited as {}", role.label()),
+        ..AuditEvent::default()
+    };
+    match invitations::invite(conn, &invitation, &event) {
+        Ok(()) => {}
+        Err(invitations::InviteError::Database(e)) => {
+            return Err(anyhow::Error::new(e).context("storing the invitation"));
+        }
+        Err(refused) => bail!("{refused}"),
+    }
+    let path = format!("/invitations/accept?token={token}");
+    println!(
+        "Invited {email} as {}. Pass on this link; it works once, for 72 hours:",
+        role.label()
+    );
+    match public_url {
+        Some(url) => println!("{}{path}", url.trim_end_matches('/')),
+        None => {
+            println!("{path}\n(after the console's address; give --public-url to print it whole)")
+        }
+    }
+    Ok(())
 }
 
 /// Keys read per query by `keys expiring`: memory stays flat at any number.

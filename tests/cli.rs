@@ -13,7 +13,8 @@ both_backends!(
     users_are_added_from_standard_input_and_listed,
     bad_users_are_refused_with_a_reason,
     the_last_active_administrator_stays_from_the_command_line,
-    administrators_demoting_each_other_at_once_leave_one
+    administrators_demoting_each_other_at_once_leave_one,
+    invitations_are_printed_for_the_operator
 );
 
 /// A database for one test: a file in a temporary directory, or a fresh PostgreSQL database.
@@ -511,6 +512,77 @@ async fn administrators_demoting_each_other_at_once_leave_one(backend: Backend) 
         let undone = latchkey(&db, &[&["users"], undo, &["--email", &email]].concat(), "");
         assert!(undone.status.success(), "{}", text(&undone.stderr));
     }
+}
+
+async fn invitations_are_printed_for_the_operator(backend: Backend) {
+    let db = database(backend);
+    add_user(&db, "a@example.com", "administrator");
+    let (code, out, err) = run(
+        &db,
+        &[
+            "users",
+            "invite",
+            "--email",
+            "New@example.com",
+            "--role",
+            "support",
+            "--public-url",
+            "https://keys.example.com/",
+        ],
+    );
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Invited new@example.com as Support. Pass on this link; it works once, for 72 hours:"
+    );
+    let token = lines[1]
+        .strip_prefix("https://keys.example.com/invitations/accept?token=")
+        .expect(lines[1]);
+    assert_eq!(token.len(), 64, "{token}");
+    assert_eq!(lines.len(), 2);
+
+    let (code, out, _) = run(
+        &db,
+        &[
+            "users",
+            "invite",
+            "--email",
+            "b@example.com",
+            "--role",
+            "viewer",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("/invitations/accept?token=")
+    );
+    assert_eq!(
+        out.lines().nth(2),
+        Some("(after the console's address; give --public-url to print it whole)")
+    );
+    let taken = run(
+        &db,
+        &[
+            "users",
+            "invite",
+            "--email",
+            "a@example.com",
+            "--role",
+            "viewer",
+        ],
+    );
+    assert_eq!(
+        taken,
+        (
+            Some(1),
+            String::new(),
+            "latchkey: a@example.com already has an account\n".into()
+        )
+    );
 }
 
 // ---- latchkey keys expiring -------------------------------------------------
