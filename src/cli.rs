@@ -7,10 +7,11 @@ use validator::ValidateEmail;
 
 use crate::config::{OutputFormat, StorageArgs, UsersCommand};
 use crate::db::audit::{self, AuditEvent, action};
-use crate::db::{self, DatabaseLocation, expiring, users};
+use crate::db::{self, DatabaseLocation, expiring, invitations, users};
 use crate::domain::key_type::Catalogue;
 use crate::domain::password;
 use crate::domain::role::Role;
+use crate::domain::user_access::AccessChange;
 
 pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()> {
     let location = DatabaseLocation::parse(&storage.database_url)?;
@@ -62,37 +63,19 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
             println!("Added {email} as {}.", role.label());
         }
         UsersCommand::SetRole { email, role } => {
-            let role: Role = role.parse()?;
-            let detail = format!("role set to {}", role.label());
-            change_access(
-                &mut conn,
-                &email,
-                action::ROLE_CHANGED,
-                detail,
-                Some(role.as_str()),
-                None,
-            )?;
+            change_access(&mut conn, &email, AccessChange::SetRole(role.parse()?))?;
         }
         UsersCommand::Disable { email } => {
-            change_access(
-                &mut conn,
-                &email,
-                action::USER_DISABLED,
-                "disabled".into(),
-                None,
-                Some(true),
-            )?;
+            change_access(&mut conn, &email, AccessChange::Disable)?;
         }
         UsersCommand::Enable { email } => {
-            change_access(
-                &mut conn,
-                &email,
-                action::USER_ENABLED,
-                "enabled".into(),
-                None,
-                Some(false),
-            )?;
+            change_access(&mut conn, &email, AccessChange::Enable)?;
         }
+        UsersCommand::Invite {
+            email,
+            role,
+            public_url,
+        } => invite(&mut conn, &email, &role, public_url.as_deref())?,
         UsersCommand::Unlock { email, address } => {
             let email = email.trim().to_lowercase();
             let address = address.map(|a| a.to_string());
@@ -147,35 +130,72 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Changes a user's role or disabled flag and records it, in one transaction.
-fn change_access(
+/// Changes a user's role or disabled flag and records it, under the rule
+/// that the last active Administrator remains.
+fn change_access(conn: &mut db::DbConn, email: &str, change: AccessChange) -> anyhow::Result<()> {
+    let email = email.trim().to_lowercase();
+    let actor = AuditEvent {
+        actor_email: Some("command line".into()),
+        ..AuditEvent::default()
+    };
+    match users::change_access(conn, &email, change, &actor) {
+        Ok(detail) => {
+            println!("{detail}.");
+            Ok(())
+        }
+        Err(users::AccessError::Database(e)) => {
+            Err(anyhow::Error::new(e).context("changing the user"))
+        }
+        Err(refused) => bail!("{email}: {refused}"),
+    }
+}
+
+/// `latchkey users invite`: stores the invitation and prints its link.
+fn invite(
     conn: &mut db::DbConn,
     email: &str,
-    what: &'static str,
-    detail: String,
-    role: Option<&str>,
-    disabled: Option<bool>,
+    role: &str,
+    public_url: Option<&str>,
 ) -> anyhow::Result<()> {
     let email = email.trim().to_lowercase();
-    let changed = db::write_transaction(conn, |conn| {
-        if !users::update_access(conn, &email, role, disabled)? {
-            return Ok(false);
-        }
-        audit::record(
-            conn,
-            &AuditEvent {
-                actor_email: Some("command line".into()),
-                action: what,
-                detail: format!("{email}: {detail}"),
-                ..AuditEvent::default()
-            },
-        )?;
-        Ok::<_, diesel::result::Error>(true)
-    })?;
-    if !changed {
-        bail!("there is no user with the email {email}");
+    if email.len() > 254 || !email.validate_email() {
+        bail!("“{email}” is not a valid email address");
     }
-    println!("{email}: {detail}.");
+    let role: Role = role.parse()?;
+    let token = crate::domain::token::random_token();
+    let now = db::now();
+    let invitation = invitations::Invitation {
+        email: email.clone(),
+        role: role.as_str().to_owned(),
+        token_hash: crate::domain::crypto::sha256_hex(&token),
+        invited_by: None,
+        created_at: now,
+        expires_at: now + crate::web::users::invite::LIFETIME,
+    };
+    let event = AuditEvent {
+        actor_email: Some("command line".into()),
+        action: action::USER_INVITED,
+        detail: format!("{email} invited as {}", role.label()),
+        ..AuditEvent::default()
+    };
+    match invitations::invite(conn, &invitation, &event) {
+        Ok(()) => {}
+        Err(invitations::InviteError::Database(e)) => {
+            return Err(anyhow::Error::new(e).context("storing the invitation"));
+        }
+        Err(refused) => bail!("{refused}"),
+    }
+    let path = format!("/invitations/accept?token={token}");
+    println!(
+        "Invited {email} as {}. Pass on this link; it works once, for 72 hours:",
+        role.label()
+    );
+    match public_url {
+        Some(url) => println!("{}{path}", url.trim_end_matches('/')),
+        None => {
+            println!("{path}\n(after the console's address; give --public-url to print it whole)")
+        }
+    }
     Ok(())
 }
 

@@ -109,6 +109,17 @@ pub enum UsersCommand {
         #[arg(long)]
         email: String,
     },
+    /// Invite someone: prints a one-time link, valid 72 hours, to pass on.
+    Invite {
+        #[arg(long)]
+        email: String,
+        /// administrator, support or viewer.
+        #[arg(long)]
+        role: String,
+        /// The console's address as its users reach it, e.g. https://keys.example.com.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
     /// Lift the sign-in pauses on an account (from every address), and on a
     /// client address if given. Addresses the account signed in from stay known.
     Unlock {

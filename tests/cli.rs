@@ -11,7 +11,10 @@ use common::{Backend, PgDatabase};
 both_backends!(
     roles_are_changed_and_users_disabled_from_the_command_line,
     users_are_added_from_standard_input_and_listed,
-    bad_users_are_refused_with_a_reason
+    bad_users_are_refused_with_a_reason,
+    the_last_active_administrator_stays_from_the_command_line,
+    administrators_demoting_each_other_at_once_leave_one,
+    invitations_are_printed_for_the_operator
 );
 
 /// A database for one test: a file in a temporary directory, or a fresh PostgreSQL database.
@@ -303,6 +306,283 @@ async fn roles_are_changed_and_users_disabled_from_the_command_line(backend: Bac
         "",
     );
     assert!(!bad_role.status.success());
+}
+
+const LAST_ADMIN: &str = "this is the last active Administrator: make another user an Administrator first, so someone can still manage the console";
+
+fn add_user(db: &Database, email: &str, role: &str) {
+    let out = latchkey(
+        db,
+        &["users", "add", "--email", email, "--role", role],
+        "a long enough password\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// (exit code, stdout, stderr) of one run.
+type Run = (Option<i32>, String, String);
+
+fn run(db: &Database, args: &[&str]) -> Run {
+    let out = latchkey(db, args, "");
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+async fn the_last_active_administrator_stays_from_the_command_line(backend: Backend) {
+    let db = database(backend);
+    add_user(&db, "a@example.com", "administrator");
+    add_user(&db, "b@example.com", "administrator");
+    add_user(&db, "v@example.com", "viewer");
+    let refused = |email: &str| {
+        (
+            Some(1),
+            String::new(),
+            format!("latchkey: {email}: {LAST_ADMIN}\n"),
+        )
+    };
+    let steps: [(&[&str], Run); 8] = [
+        (
+            &["users", "disable", "--email", "b@example.com"],
+            (
+                Some(0),
+                "b@example.com: active → disabled.\n".into(),
+                String::new(),
+            ),
+        ),
+        (
+            &["users", "disable", "--email", "a@example.com"],
+            refused("a@example.com"),
+        ),
+        (
+            &[
+                "users",
+                "set-role",
+                "--email",
+                "a@example.com",
+                "--role",
+                "support",
+            ],
+            refused("a@example.com"),
+        ),
+        // A disabled Administrator does not count, and may be demoted.
+        (
+            &[
+                "users",
+                "set-role",
+                "--email",
+                "b@example.com",
+                "--role",
+                "viewer",
+            ],
+            (
+                Some(0),
+                "b@example.com: role changed from Administrator to Viewer.\n".into(),
+                String::new(),
+            ),
+        ),
+        (
+            &[
+                "users",
+                "set-role",
+                "--email",
+                "v@example.com",
+                "--role",
+                "administrator",
+            ],
+            (
+                Some(0),
+                "v@example.com: role changed from Viewer to Administrator.\n".into(),
+                String::new(),
+            ),
+        ),
+        (
+            &[
+                "users",
+                "set-role",
+                "--email",
+                "a@example.com",
+                "--role",
+                "support",
+            ],
+            (
+                Some(0),
+                "a@example.com: role changed from Administrator to Support.\n".into(),
+                String::new(),
+            ),
+        ),
+        (
+            &["users", "disable", "--email", "v@example.com"],
+            refused("v@example.com"),
+        ),
+        (
+            &["users", "enable", "--email", "b@example.com"],
+            (
+                Some(0),
+                "b@example.com: disabled → active.\n".into(),
+                String::new(),
+            ),
+        ),
+    ];
+    for (args, expected) in steps {
+        assert_eq!(run(&db, args), expected, "{args:?}");
+    }
+    let listed = run(&db, &["users", "list"]).1;
+    let roles: Vec<(&str, &str)> = listed
+        .lines()
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next().unwrap(), words.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("a@example.com", "Support"),
+            ("b@example.com", "Viewer"),
+            ("v@example.com", "Administrator"),
+        ]
+    );
+}
+
+/// Two operators, each demoting the other Administrator at the same moment
+/// from their own process: exactly one wins, and one Administrator remains.
+async fn administrators_demoting_each_other_at_once_leave_one(backend: Backend) {
+    let db = database(backend);
+    add_user(&db, "a@example.com", "administrator");
+    add_user(&db, "b@example.com", "administrator");
+    // (first, second, the change each makes to the other, the undo, what the loser stays)
+    let rounds = [
+        (
+            "a",
+            "b",
+            ["disable"].as_slice(),
+            ["enable"].as_slice(),
+            "(disabled)",
+        ),
+        ("b", "a", &["disable"], &["enable"], "(disabled)"),
+        (
+            "a",
+            "b",
+            &["set-role", "--role", "viewer"],
+            &["set-role", "--role", "administrator"],
+            "Viewer",
+        ),
+        (
+            "b",
+            "a",
+            &["set-role", "--role", "viewer"],
+            &["set-role", "--role", "administrator"],
+            "Viewer",
+        ),
+    ];
+    for (round, (first, second, change, undo, mark)) in rounds.into_iter().enumerate() {
+        let start = |email: String| {
+            Command::new(env!("CARGO_BIN_EXE_latchkey"))
+                .arg("users")
+                .args(change)
+                .args(["--email", &email])
+                .env("DATABASE_URL", &db.url)
+                .env_remove("LATCHKEY_SECRETS_FILE")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let one = start(format!("{first}@example.com"));
+        let two = start(format!("{second}@example.com"));
+        let outcomes = [
+            one.wait_with_output().unwrap(),
+            two.wait_with_output().unwrap(),
+        ];
+        let codes: Vec<Option<i32>> = outcomes.iter().map(|o| o.status.code()).collect();
+        assert!(
+            codes == [Some(0), Some(1)] || codes == [Some(1), Some(0)],
+            "round {round}: {codes:?} {:?}",
+            outcomes.iter().map(|o| text(&o.stderr)).collect::<Vec<_>>()
+        );
+        let loser = &outcomes[if codes[0] == Some(1) { 0 } else { 1 }];
+        assert!(text(&loser.stderr).ends_with(&format!("{LAST_ADMIN}\n")));
+        let listed = run(&db, &["users", "list"]).1;
+        assert_eq!(listed.matches(mark).count(), 1, "round {round}: {listed}");
+        assert_eq!(
+            listed.matches("Administrator").count(),
+            if mark == "Viewer" { 1 } else { 2 }
+        );
+        let changed = if codes[0] == Some(0) { first } else { second };
+        let email = format!("{changed}@example.com");
+        let undone = latchkey(&db, &[&["users"], undo, &["--email", &email]].concat(), "");
+        assert!(undone.status.success(), "{}", text(&undone.stderr));
+    }
+}
+
+async fn invitations_are_printed_for_the_operator(backend: Backend) {
+    let db = database(backend);
+    add_user(&db, "a@example.com", "administrator");
+    let (code, out, err) = run(
+        &db,
+        &[
+            "users",
+            "invite",
+            "--email",
+            "New@example.com",
+            "--role",
+            "support",
+            "--public-url",
+            "https://keys.example.com/",
+        ],
+    );
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Invited new@example.com as Support. Pass on this link; it works once, for 72 hours:"
+    );
+    let token = lines[1]
+        .strip_prefix("https://keys.example.com/invitations/accept?token=")
+        .expect(lines[1]);
+    assert_eq!(token.len(), 64, "{token}");
+    assert_eq!(lines.len(), 2);
+
+    let (code, out, _) = run(
+        &db,
+        &[
+            "users",
+            "invite",
+            "--email",
+            "b@example.com",
+            "--role",
+            "viewer",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("/invitations/accept?token=")
+    );
+    assert_eq!(
+        out.lines().nth(2),
+        Some("(after the console's address; give --public-url to print it whole)")
+    );
+    let taken = run(
+        &db,
+        &[
+            "users",
+            "invite",
+            "--email",
+            "a@example.com",
+            "--role",
+            "viewer",
+        ],
+    );
+    assert_eq!(
+        taken,
+        (
+            Some(1),
+            String::new(),
+            "latchkey: a@example.com already has an account\n".into()
+        )
+    );
 }
 
 // ---- latchkey keys expiring -------------------------------------------------

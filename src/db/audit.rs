@@ -58,6 +58,9 @@ pub mod action {
     pub const ROLE_CHANGED: &str = "user.role_changed";
     pub const USER_DISABLED: &str = "user.disabled";
     pub const USER_ENABLED: &str = "user.enabled";
+    pub const USER_DELETED: &str = "user.deleted";
+    pub const USER_INVITED: &str = "user.invited";
+    pub const INVITATION_ACCEPTED: &str = "user.invitation_accepted";
     pub const WEBHOOK_CREATED: &str = "webhook.created";
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
 }

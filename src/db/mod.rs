@@ -8,6 +8,7 @@ mod connection;
 pub mod count;
 pub mod drafts;
 pub mod expiring;
+pub mod invitations;
 pub mod key_search;
 pub mod keys;
 pub mod request_log;

@@ -1,7 +1,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::audit::{self, AuditEvent, action};
 use crate::db::schema::users;
+use crate::db::{DbConn, write_transaction};
+use crate::domain::role::Role;
+use crate::domain::user_access::{self, AccessChange, LastAdministrator, Standing};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -12,6 +16,7 @@ pub struct UserRow {
     pub role: String,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
+    pub last_sign_in_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -59,6 +64,27 @@ pub fn list(conn: &mut crate::db::DbConn) -> QueryResult<Vec<UserRow>> {
         .load(conn)
 }
 
+/// How many keys each user created, by user id: one grouped query.
+pub fn keys_created(conn: &mut DbConn) -> QueryResult<std::collections::HashMap<String, i64>> {
+    use crate::db::schema::api_keys;
+    let counts: Vec<(Option<String>, i64)> = api_keys::table
+        .filter(api_keys::created_by.is_not_null())
+        .group_by(api_keys::created_by)
+        .select((api_keys::created_by, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(counts
+        .into_iter()
+        .filter_map(|(id, n)| id.map(|id| (id, n)))
+        .collect())
+}
+
+pub fn record_sign_in(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::last_sign_in_at.eq(at))
+        .execute(conn)
+        .map(drop)
+}
+
 pub fn set_password(
     conn: &mut crate::db::DbConn,
     id: &str,
@@ -70,24 +96,96 @@ pub fn set_password(
         .map(drop)
 }
 
-/// Changes a user's role or disabled flag; returns false if there is no such user.
-pub fn update_access(
-    conn: &mut crate::db::DbConn,
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("there is no user with the email {0}")]
+    NoSuchUser(String),
+    #[error("{0}")]
+    LastAdministrator(#[from] LastAdministrator),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Applies `change` to the user with `email` and records it (with what it was
+/// and what it became) as done by `actor`, in one write transaction. Every
+/// such change first locks the active Administrators (SQLite: the
+/// transaction's write lock; PostgreSQL: their rows), so two changes made at
+/// the same moment, from any instance, are decided one after the other and
+/// the last active Administrator always remains. Returns the audit detail.
+pub fn change_access(
+    conn: &mut DbConn,
     email: &str,
-    role: Option<&str>,
-    disabled: Option<bool>,
-) -> QueryResult<bool> {
-    let target = users::table.filter(users::email.eq(email));
-    let updated = match (role, disabled) {
-        (Some(role), _) => diesel::update(target)
-            .set(users::role.eq(role))
-            .execute(conn)?,
-        (None, Some(disabled)) => diesel::update(target)
-            .set(users::disabled.eq(disabled))
-            .execute(conn)?,
-        (None, None) => 0,
+    change: AccessChange,
+    actor: &AuditEvent,
+) -> Result<String, AccessError> {
+    write_transaction(conn, |conn| {
+        let admins = lock_active_administrators(conn)?;
+        let user =
+            find_by_email(conn, email)?.ok_or_else(|| AccessError::NoSuchUser(email.to_owned()))?;
+        let role = user.role.parse::<Role>().unwrap_or(Role::Viewer);
+        user_access::check(
+            admins,
+            Standing {
+                role,
+                disabled: user.disabled,
+            },
+            change,
+        )?;
+        let target = users::table.find(&user.id);
+        let detail = match change {
+            AccessChange::SetRole(new) => {
+                diesel::update(target)
+                    .set(users::role.eq(new.as_str()))
+                    .execute(conn)?;
+                format!(
+                    "{email}: role changed from {} to {}",
+                    role.label(),
+                    new.label()
+                )
+            }
+            AccessChange::Disable | AccessChange::Enable => {
+                let disabled = change == AccessChange::Disable;
+                diesel::update(target)
+                    .set(users::disabled.eq(disabled))
+                    .execute(conn)?;
+                let word = |d: bool| if d { "disabled" } else { "active" };
+                format!("{email}: {} → {}", word(user.disabled), word(disabled))
+            }
+            AccessChange::Delete => {
+                diesel::delete(target).execute(conn)?;
+                format!("{email}: deleted (was {})", role.label())
+            }
+        };
+        let action = match change {
+            AccessChange::SetRole(_) => action::ROLE_CHANGED,
+            AccessChange::Disable => action::USER_DISABLED,
+            AccessChange::Enable => action::USER_ENABLED,
+            AccessChange::Delete => action::USER_DELETED,
+        };
+        audit::record(
+            conn,
+            &AuditEvent {
+                action,
+                detail: detail.clone(),
+                ..actor.clone()
+            },
+        )?;
+        Ok(detail)
+    })
+}
+
+/// Counts the active Administrators, holding them until the transaction ends.
+fn lock_active_administrators(conn: &mut DbConn) -> QueryResult<usize> {
+    let active = users::table
+        .filter(users::role.eq(Role::Administrator.as_str()))
+        .filter(users::disabled.eq(false))
+        .select(users::id);
+    let ids: Vec<String> = match conn {
+        DbConn::Postgres(c) => active.for_update().load(c)?,
+        // BEGIN IMMEDIATE already holds the whole database.
+        DbConn::Sqlite(c) => active.load(c)?,
     };
-    Ok(updated == 1)
+    Ok(ids.len())
 }
 
 pub fn email_taken(err: &diesel::result::Error) -> bool {

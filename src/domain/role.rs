@@ -21,6 +21,8 @@ pub enum Permission {
     ManageKeys,
     /// Read the audit log and export it.
     ViewAudit,
+    /// See everyone who may sign in, change their roles, disable and enable them.
+    ManageUsers,
 }
 
 impl Permission {
@@ -31,6 +33,7 @@ impl Permission {
             Permission::ViewKeyDetails => "open a key's details",
             Permission::ManageKeys => "generate and change keys",
             Permission::ViewAudit => "read the audit log",
+            Permission::ManageUsers => "manage users",
         }
     }
 
@@ -50,11 +53,12 @@ impl Permission {
         format!("Only {who} can {}.", self.words())
     }
 
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::ViewKeys,
         Permission::ViewKeyDetails,
         Permission::ManageKeys,
         Permission::ViewAudit,
+        Permission::ManageUsers,
     ];
 }
 
@@ -140,9 +144,9 @@ mod tests {
     #[test]
     fn the_permission_table_matches_the_product_rules() {
         let expected = [
-            (Role::Administrator, [true, true, true, true]),
-            (Role::Support, [true, true, false, true]),
-            (Role::Viewer, [true, false, false, false]),
+            (Role::Administrator, [true, true, true, true, true]),
+            (Role::Support, [true, true, false, true, false]),
+            (Role::Viewer, [true, false, false, false, false]),
         ];
         for (role, row) in expected {
             for (permission, allowed) in Permission::ALL.into_iter().zip(row) {

@@ -56,6 +56,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     (action::ROLE_CHANGED, "Role changed"),
     (action::USER_DISABLED, "User disabled"),
     (action::USER_ENABLED, "User enabled"),
+    (action::USER_DELETED, "User deleted"),
+    (action::USER_INVITED, "User invited"),
+    (action::INVITATION_ACCEPTED, "Invitation accepted"),
     (action::WEBHOOK_CREATED, "Webhook endpoint added"),
     (action::WEBHOOK_DELETED, "Webhook endpoint deleted"),
 ];

@@ -135,6 +135,7 @@ pub async fn submit(
     match user.filter(|_| checked == Checked::Right) {
         Some(user) => {
             session::sign_in(&session, &req, &user.id, state.clock.unix())?;
+            let (id, at) = (user.id.clone(), state.clock.now());
             let event = AuditEvent {
                 actor_id: Some(user.id),
                 actor_email: Some(user.email),
@@ -143,7 +144,10 @@ pub async fn submit(
                 ..AuditEvent::default()
             };
             state
-                .db(move |conn| Ok(audit::record(conn, &event)?))
+                .db(move |conn| {
+                    users::record_sign_in(conn, &id, at)?;
+                    Ok(audit::record(conn, &event)?)
+                })
                 .await?;
             Ok(see_other(if next.is_empty() {
                 AFTER_SIGN_IN

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, guard, web};
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
 use crate::web::{
-    account, api, assets, audit, home, keys, leaks, login, sessions, setup, webhooks,
+    account, api, assets, audit, home, keys, leaks, login, sessions, setup, users, webhooks,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +154,29 @@ route_table! {
         get => webhooks::delete::confirm, Needs(ManageKeys);
         post => webhooks::delete::submit, Needs(ManageKeys);
     }
+    "/settings/users" {
+        get => users::page, Needs(ManageUsers);
+    }
+    "/settings/users/invite" {
+        post => users::invite::invite, Needs(ManageUsers);
+    }
+    "/invitations/accept" {
+        get => users::invite::accept_form, Public;
+        post => users::invite::accept, Public;
+    }
+    "/settings/users/{id}/role" {
+        post => users::set_role, Needs(ManageUsers);
+    }
+    "/settings/users/{id}/disable" {
+        post => users::disable, Needs(ManageUsers);
+    }
+    "/settings/users/{id}/enable" {
+        post => users::enable, Needs(ManageUsers);
+    }
+    "/settings/users/{id}/delete" {
+        get => users::delete::confirm, Needs(ManageUsers);
+        post => users::delete::submit, Needs(ManageUsers);
+    }
 }
 
 // The verification API: called by services and gateways, thousands of times a
@@ -292,6 +315,15 @@ mod tests {
             ("get", "/settings/webhooks/{endpoint}", [false, false, false, true]),
             ("get", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
             ("post", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
+            ("get", "/settings/users", [false, false, false, true]),
+            ("post", "/settings/users/{id}/role", [false, false, false, true]),
+            ("post", "/settings/users/invite", [false, false, false, true]),
+            ("get", "/invitations/accept", [true, true, true, true]),
+            ("post", "/invitations/accept", [true, true, true, true]),
+            ("post", "/settings/users/{id}/disable", [false, false, false, true]),
+            ("post", "/settings/users/{id}/enable", [false, false, false, true]),
+            ("get", "/settings/users/{id}/delete", [false, false, false, true]),
+            ("post", "/settings/users/{id}/delete", [false, false, false, true]),
             ("post", "/api/v1/keys/verify", [true, true, true, true]),
             ("get", "/api/v1/auth", [true, true, true, true]),
             ("head", "/api/v1/auth", [true, true, true, true]),

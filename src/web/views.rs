@@ -22,6 +22,7 @@ pub struct UserBadge {
     pub role: &'static str,
     pub can_view_audit: bool,
     pub can_manage_webhooks: bool,
+    pub can_manage_users: bool,
 }
 
 impl Chrome {
@@ -36,6 +37,7 @@ impl Chrome {
                 role: user.role.label(),
                 can_view_audit: user.can(Permission::ViewAudit),
                 can_manage_webhooks: user.can(Permission::ManageKeys),
+                can_manage_users: user.can(Permission::ManageUsers),
             }),
             flash,
             nav,
