@@ -145,6 +145,16 @@ async fn administrators_see_everyone_with_role_status_and_keys_created(backend: 
     let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
     admin.generate_token("ucd", "First").await;
     admin.generate_token("ucd", "Second").await;
+    // A deleted key is not counted.
+    let gone = admin.generate_token("ucd", "Deleted").await;
+    let gone = latchkey::domain::api_key::parse(&gone)
+        .unwrap()
+        .public_id
+        .to_owned();
+    let deleted = admin
+        .post(&format!("/settings/integrations/keys/{gone}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
     let ops = signed_in_as(&app, &app.base, "ops@example.com").await;
     ops.generate_token("tsms", "Third").await;
     let look = user_id(&app, "look@example.com");

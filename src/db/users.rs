@@ -64,18 +64,28 @@ pub fn list(conn: &mut crate::db::DbConn) -> QueryResult<Vec<UserRow>> {
         .load(conn)
 }
 
-/// How many keys each user created, by user id: one grouped query.
-pub fn keys_created(conn: &mut DbConn) -> QueryResult<std::collections::HashMap<String, i64>> {
+/// How many live keys each of these users created, by user id: each counted
+/// through the creator index and no further than `cap`, so the Users page
+/// costs the same at 1,000,000 keys.
+pub fn keys_created(
+    conn: &mut DbConn,
+    user_ids: &[String],
+    cap: i64,
+) -> QueryResult<std::collections::HashMap<String, crate::db::count::Counted>> {
     use crate::db::schema::api_keys;
-    let counts: Vec<(Option<String>, i64)> = api_keys::table
-        .filter(api_keys::created_by.is_not_null())
-        .group_by(api_keys::created_by)
-        .select((api_keys::created_by, diesel::dsl::count_star()))
-        .load(conn)?;
-    Ok(counts
-        .into_iter()
-        .filter_map(|(id, n)| id.map(|id| (id, n)))
-        .collect())
+    user_ids
+        .iter()
+        .map(|id| {
+            let created = api_keys::table
+                .filter(api_keys::deleted_at.is_null())
+                .filter(api_keys::created_by.eq(id.clone()))
+                .select(api_keys::id);
+            Ok((
+                id.clone(),
+                crate::db::count::count_up_to(conn, created, cap)?,
+            ))
+        })
+        .collect()
 }
 
 pub fn record_sign_in(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {

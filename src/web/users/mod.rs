@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::db::audit::AuditEvent;
+use crate::db::count::Counted;
 use crate::db::invitations;
 use crate::db::users::{self, AccessError};
 use crate::domain::role::Role;
@@ -44,8 +45,11 @@ struct UserLine {
     /// Invited, not joined yet: no account to change.
     invited: bool,
     last_sign_in: Option<Moment>,
-    keys_created: i64,
+    keys_created: Counted,
 }
+
+/// Keys created are counted per user up to this many (then "10,000+").
+const KEYS_COUNTED_UP_TO: i64 = 10_000;
 
 pub(crate) async fn list_page(
     state: &AppState,
@@ -53,13 +57,12 @@ pub(crate) async fn list_page(
     flash: Option<Flash>,
 ) -> Result<ListPage, AppError> {
     let now = state.clock.now();
-    let (all, counts, invited): (Vec<users::UserRow>, HashMap<String, i64>, Vec<_>) = state
+    let (all, counts, invited): (Vec<users::UserRow>, HashMap<String, Counted>, Vec<_>) = state
         .db(move |conn| {
-            Ok((
-                users::list(conn)?,
-                users::keys_created(conn)?,
-                invitations::list(conn, now)?,
-            ))
+            let all = users::list(conn)?;
+            let ids: Vec<String> = all.iter().map(|u| u.id.clone()).collect();
+            let counts = users::keys_created(conn, &ids, KEYS_COUNTED_UP_TO)?;
+            Ok((all, counts, invitations::list(conn, now)?))
         })
         .await?;
     let mut users: Vec<UserLine> = all
@@ -67,7 +70,7 @@ pub(crate) async fn list_page(
         .map(|u| {
             let role = u.role.parse::<Role>().ok();
             UserLine {
-                keys_created: counts.get(&u.id).copied().unwrap_or(0),
+                keys_created: counts.get(&u.id).copied().unwrap_or(Counted::Exactly(0)),
                 role: role.map_or("Unknown role", Role::label),
                 role_code: role.map_or("", Role::as_str),
                 disabled: u.disabled,
@@ -87,7 +90,7 @@ pub(crate) async fn list_page(
             disabled: false,
             invited: true,
             last_sign_in: None,
-            keys_created: 0,
+            keys_created: Counted::Exactly(0),
             email: i.email,
         }
     }));
