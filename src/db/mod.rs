@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod setup;
 pub mod signatures;
 pub mod throttle;
+pub mod two_factor;
 pub mod usage;
 pub mod users;
 pub mod webhooks;

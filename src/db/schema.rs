@@ -9,6 +9,17 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         last_sign_in_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Binary>,
+        totp_pending -> Nullable<Binary>,
+        totp_enrolled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
     }
 }
 

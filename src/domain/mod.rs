@@ -23,6 +23,7 @@ pub mod scanner_keys;
 pub mod session_policy;
 pub mod throttle;
 pub mod token;
+pub mod two_factor;
 pub mod user_access;
 pub mod user_agent;
 pub mod verdict;
