@@ -1,4 +1,4 @@
-//! `latchkey users add|list|set-role|disable|enable|unlock` and `latchkey keys expiring`.
+//! `latchkey users add|list|set-role|disable|enable|invite|reset-2fa|unlock` and `latchkey keys expiring`.
 
 use std::io::{BufRead, Write};
 
@@ -70,6 +70,20 @@ pub fn users(storage: &StorageArgs, command: UsersCommand) -> anyhow::Result<()>
         }
         UsersCommand::Enable { email } => {
             change_access(&mut conn, &email, AccessChange::Enable)?;
+        }
+        UsersCommand::Reset2fa { email } => {
+            let email = email.trim().to_lowercase();
+            let actor = AuditEvent {
+                actor_email: Some("command line".into()),
+                ..AuditEvent::default()
+            };
+            match users::reset_sign_in(&mut conn, &email, users::SignInReset::TwoFactor, &actor) {
+                Ok(detail) => println!("{detail}."),
+                Err(users::AccessError::Database(e)) => {
+                    return Err(anyhow::Error::new(e).context("resetting two-factor"));
+                }
+                Err(refused) => bail!("{refused}"),
+            }
         }
         UsersCommand::Invite {
             email,

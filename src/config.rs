@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::domain::two_factor::Policy;
+
 pub const DEFAULT_DATABASE_URL: &str = "data/latchkey.db";
 
 #[derive(Debug, Parser)]
@@ -119,6 +121,14 @@ pub enum UsersCommand {
         /// The console's address as its users reach it, e.g. https://keys.example.com.
         #[arg(long)]
         public_url: Option<String>,
+    },
+    /// Turn a user's two-factor sign-in off (secret and recovery codes) and
+    /// end their sessions, for someone who lost their device: they sign in
+    /// with their password and set it up again.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        #[arg(long)]
+        email: String,
     },
     /// Lift the sign-in pauses on an account (from every address), and on a
     /// client address if given. Addresses the account signed in from stay known.
@@ -243,6 +253,13 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_GITLAB_REVOCATION_TOKEN_FILE", global = true)]
     pub gitlab_revocation_token_file: Option<PathBuf>,
 
+    /// Who must sign in with a two-factor code (TOTP): administrators,
+    /// everyone or nobody. A user it covers who has not set two-factor up is
+    /// sent to set it up right after their password, and can do nothing else
+    /// until it is done.
+    #[arg(long = "require-2fa", env = "LATCHKEY_REQUIRE_2FA", default_value = "administrators", value_parser = parse_policy, global = true)]
+    pub require_2fa: Policy,
+
     /// Requests a minute the GitLab revocation API takes (per instance)
     /// before answering 429.
     #[arg(long, env = "LATCHKEY_GITLAB_REVOCATION_RATE_LIMIT", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
@@ -256,6 +273,10 @@ pub enum LeakedKeys {
     Disable,
     /// Mark it leaked; it keeps working until someone acts.
     Flag,
+}
+
+fn parse_policy(value: &str) -> Result<Policy, String> {
+    value.parse().map_err(|e| format!("{e}"))
 }
 
 impl ServeArgs {

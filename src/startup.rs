@@ -56,6 +56,16 @@ pub struct Application {
 
 impl Application {
     pub fn build(storage: &StorageArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
+        Self::build_on(storage, serve, Arc::new(Clock::default()))
+    }
+
+    /// As `build`, on a clock shared with other instances (tests run several
+    /// instances on one clock, as servers kept in time by NTP are).
+    pub fn build_on(
+        storage: &StorageArgs,
+        serve: &ServeArgs,
+        clock: Arc<Clock>,
+    ) -> anyhow::Result<Self> {
         let location = DatabaseLocation::parse(&storage.database_url)?;
         let pool = db::connect(&location, storage.pool_size, storage.db_wait())?;
         let secrets_path = storage
@@ -96,7 +106,6 @@ impl Application {
             idle: chrono::Duration::minutes(i64::from(serve.session_idle_minutes)),
             lifetime: chrono::Duration::hours(i64::from(serve.session_max_hours)),
         };
-        let clock = Arc::new(Clock::default());
         let webhooks =
             WebhookWorker::start(pool.clone(), secrets.secret_box(), Arc::downgrade(&clock));
         // Rows outlive the absolute lifetime by nothing: the store drops them then.
@@ -110,6 +119,7 @@ impl Application {
             verifier: verifier.clone(),
             trusted_proxies,
             session_policy,
+            two_factor: serve.require_2fa,
             clock: clock.clone(),
             passwords: PasswordWorkers::start(
                 serve

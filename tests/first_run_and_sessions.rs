@@ -42,7 +42,16 @@ async fn the_setup_link_creates_the_first_administrator_once(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/settings/integrations");
+    // Administrators sign in with two-factor: setup goes on to set it up,
+    // and nothing else opens until it is.
+    assert_eq!(location(&response), "/account/two-factor");
+    let elsewhere = browser.get("/settings/integrations").await;
+    assert_eq!(elsewhere.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&elsewhere), "/account/two-factor");
+    assert_eq!(
+        browser.enrol_two_factor("first@example.com").await.len(),
+        10
+    );
 
     let page = browser.html("/settings/integrations").await;
     assert!(

@@ -1,6 +1,6 @@
 //! With logging at its most verbose, the full create / verify / search /
 //! delete flow leaves no plaintext key or secret in the logs or the database
-//! files.
+//! files: nor do two-factor secrets, recovery codes or invitation links.
 
 mod common;
 
@@ -69,6 +69,34 @@ async fn no_plaintext_key_reaches_a_trace_log_or_the_database() {
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
 
     let mut secrets = Vec::new();
+    // Two-factor: its secret and recovery codes.
+    for code in admin.enrol_two_factor("admin@example.com").await {
+        secrets.push(code.replace('-', ""));
+        secrets.push(code);
+    }
+    secrets.push(admin.authenticator_secret("admin@example.com"));
+    // An invitation link's token, and the invitee's joining through it.
+    let invited = admin
+        .post(
+            "/settings/users/invite",
+            &[("email", "traced@example.com"), ("role", "support")],
+        )
+        .await;
+    assert_eq!(invited.status(), StatusCode::CREATED);
+    let link = input_value(&invited.text().await.unwrap(), "invite-link").unwrap();
+    let invitation_token = link.split("token=").nth(1).unwrap().to_owned();
+    let joined = Browser::new(&base)
+        .post(
+            "/invitations/accept",
+            &[
+                ("token", &invitation_token),
+                ("password", common::PASSWORD),
+                ("password_confirm", common::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    secrets.push(invitation_token);
     let (_, bearer_page) = admin.generate("ucd", "Traced bearer", "127.0.0.1").await;
     let bearer = input_value(&bearer_page, "revealed-key").unwrap();
     secrets.push(bearer.clone());

@@ -71,10 +71,23 @@ async fn sign_in_from(browser: &Browser, page: &str, email: &str) -> reqwest::Re
     if let Some(next) = attribute(&html, "name=\"next\" value=\"") {
         form.push(("next", next));
     }
-    browser
+    let response = browser
         .client
         .post(browser.url("/login"))
         .form(&form)
+        .send()
+        .await
+        .unwrap();
+    if location(&response) != latchkey::web::two_factor::sign_in::PAGE {
+        return response;
+    }
+    let html = browser.html(latchkey::web::two_factor::sign_in::PAGE).await;
+    let token = attribute(&html, "name=\"csrf_token\" value=\"").expect("a form token");
+    let code = browser.next_code(email).await;
+    browser
+        .client
+        .post(browser.url(latchkey::web::two_factor::sign_in::PAGE))
+        .form(&[("code", code), ("csrf_token", token)])
         .send()
         .await
         .unwrap()

@@ -19,7 +19,8 @@ both_backends!(
     an_invitee_chooses_a_password_and_is_signed_in_once,
     invitations_expire_after_72_hours_and_a_new_one_replaces_the_old,
     bad_invitations_are_refused_with_a_reason,
-    an_invitation_accepted_at_once_on_two_instances_makes_one_account
+    an_invitation_accepted_at_once_on_two_instances_makes_one_account,
+    open_invitations_are_capped_at_a_thousand_and_expired_ones_removed
 );
 
 const LINK_NOT_VALID: &str = "This invitation link is not valid: it has expired, was already used, or a newer invitation replaced it.";
@@ -57,16 +58,16 @@ async fn accept(invitee: &Browser, path: &str, password: &str, again: &str) -> r
 
 const LAST_ADMIN: &str = "this is the last active Administrator: make another user an Administrator first, so someone can still manage the console";
 
-async fn signed_in_as(_app: &TestApp, base: &str, email: &str) -> Browser {
-    let browser = Browser::new(base);
+async fn signed_in_as(app: &TestApp, base: &str, email: &str) -> Browser {
+    let browser = Browser::new(base).on_clock(app.clock.clone());
     let response = browser.login(email, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "login as {email}");
     browser
 }
 
-/// The table's rows as (email, role, status, last sign-in, keys created),
-/// the sign-in as its day only.
-fn rows(html: &str) -> Vec<[String; 5]> {
+/// The table's rows as (email, role, status, last sign-in, two-factor, keys
+/// created), the sign-in as its day only.
+fn rows(html: &str) -> Vec<[String; 6]> {
     html.split("<tr data-user=\"")
         .skip(1)
         .map(|row| {
@@ -74,7 +75,7 @@ fn rows(html: &str) -> Vec<[String; 5]> {
             let cells: Vec<String> = row
                 .split("<td data-label=\"")
                 .skip(1)
-                .take(5)
+                .take(6)
                 .map(|cell| {
                     let text = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
                     match text.split_once("data-local>") {
@@ -83,17 +84,17 @@ fn rows(html: &str) -> Vec<[String; 5]> {
                     }
                 })
                 .collect();
-            [0, 1, 2, 3, 4].map(|i| cells[i].clone())
+            [0, 1, 2, 3, 4, 5].map(|i| cells[i].clone())
         })
         .collect()
 }
 
-fn row(email: &str, role: &str, status: &str, keys: &str) -> [String; 5] {
-    [email, role, status, "Never", keys].map(str::to_owned)
+fn row(email: &str, role: &str, status: &str, two_factor: &str, keys: &str) -> [String; 6] {
+    [email, role, status, "Never", two_factor, keys].map(str::to_owned)
 }
 
-fn signed_in_row(email: &str, role: &str, on: &str, keys: &str) -> [String; 5] {
-    [email, role, "Active", on, keys].map(str::to_owned)
+fn signed_in_row(email: &str, role: &str, on: &str, two_factor: &str, keys: &str) -> [String; 6] {
+    [email, role, "Active", on, two_factor, keys].map(str::to_owned)
 }
 
 /// The key still verifies VALID, and its page and the key list name `creator`.
@@ -167,10 +168,10 @@ async fn administrators_see_everyone_with_role_status_and_keys_created(backend: 
     assert_eq!(
         rows(&html),
         [
-            signed_in_row("admin@example.com", "Administrator", &on, "2"),
-            row("help@example.com", "Support", "Active", "0"),
-            row("look@example.com", "Viewer", "Disabled", "0"),
-            signed_in_row("ops@example.com", "Administrator", &on, "1"),
+            signed_in_row("admin@example.com", "Administrator", &on, "On", "2"),
+            row("help@example.com", "Support", "Active", "Off", "0"),
+            row("look@example.com", "Viewer", "Disabled", "Off", "0"),
+            signed_in_row("ops@example.com", "Administrator", &on, "On", "1"),
         ]
     );
     assert!(html.contains(r#"<a href="/settings/users" aria-current="page">Users</a>"#));
@@ -272,8 +273,8 @@ async fn the_last_active_administrator_cannot_be_demoted_or_disabled_from_the_pa
     assert_eq!(
         rows(&admin.html("/settings/users").await),
         [
-            signed_in_row("admin@example.com", "Administrator", &today(), "0"),
-            row("old@example.com", "Administrator", "Disabled", "0"),
+            signed_in_row("admin@example.com", "Administrator", &today(), "On", "0"),
+            row("old@example.com", "Administrator", "Disabled", "On", "0"),
         ]
     );
 }
@@ -305,13 +306,16 @@ async fn administrators_demoting_each_other_at_once_leave_exactly_one(backend: B
         let (by_a, by_b) = tokio::join!(a.post(&to_b, &form), b.post(&to_a, &form));
         // The loser is refused by the rule (409), or, when the winner's
         // change landed before its request was read, as no longer an
-        // Administrator (403) or no longer signed in (to /login).
+        // Administrator (403) or no longer signed in (disabled: to the sign-in
+        // page, told its session ended if that was seen first).
         let answer = |r: &reqwest::Response| match r.status() {
             StatusCode::SEE_OTHER => format!("303 {}", common::location(r)),
             other => other.as_u16().to_string(),
         };
         let answers = [answer(&by_a), answer(&by_b)];
-        let refused = |s: &str| ["409", "403", "303 /login"].contains(&s);
+        let refused = |s: &str| {
+            ["409", "403", "303 /login"].contains(&s) || s.starts_with("303 /login?ended=")
+        };
         let won = match [answers[0].as_str(), answers[1].as_str()] {
             ["303 /settings/users", s] if refused(s) => &b_id,
             [s, "303 /settings/users"] if refused(s) => &a_id,
@@ -397,10 +401,10 @@ async fn a_deleted_creators_keys_keep_working_and_name_a_deleted_user(backend: B
             "maker@example.com: deleted (was Administrator)"
         )
     );
-    // The deleted user is signed out on their next request.
+    // The deleted user is signed out at once, and told so.
     assert_eq!(
         common::location(&maker.get("/settings/integrations").await),
-        "/login"
+        "/login?ended=elsewhere&next=%2Fsettings%2Fintegrations"
     );
     key_works_and_names_its_creator(&app, &admin, &token, "a deleted user").await;
     assert_eq!(
@@ -409,6 +413,7 @@ async fn a_deleted_creators_keys_keep_working_and_name_a_deleted_user(backend: B
             "admin@example.com",
             "Administrator",
             &today(),
+            "On",
             "0"
         )]
     );
@@ -432,8 +437,8 @@ async fn an_invitee_chooses_a_password_and_is_signed_in_once(backend: Backend) {
     assert_eq!(
         rows(&admin.html("/settings/users").await),
         [
-            signed_in_row("admin@example.com", "Administrator", &today(), "0"),
-            row("new@example.com", "Support", "Invited", "0"),
+            signed_in_row("admin@example.com", "Administrator", &today(), "On", "0"),
+            row("new@example.com", "Support", "Invited", "", "0"),
         ]
     );
     // Shown once: the page no longer carries it.
@@ -489,8 +494,8 @@ async fn an_invitee_chooses_a_password_and_is_signed_in_once(backend: Backend) {
     assert_eq!(
         rows(&admin.html("/settings/users").await),
         [
-            signed_in_row("admin@example.com", "Administrator", &today(), "0"),
-            row("new@example.com", "Support", "Active", "0"),
+            signed_in_row("admin@example.com", "Administrator", &today(), "On", "0"),
+            row("new@example.com", "Support", "Active", "Off", "0"),
         ]
     );
     let events: Vec<(String, Option<String>, String)> =
@@ -564,7 +569,7 @@ async fn invitations_expire_after_72_hours_and_a_new_one_replaces_the_old(backen
     );
     assert_eq!(
         rows(&admin.html("/settings/users").await)[1],
-        row("late@example.com", "Administrator", "Invited", "0")
+        row("late@example.com", "Administrator", "Invited", "", "0")
     );
 }
 
@@ -640,4 +645,55 @@ async fn an_invitation_accepted_at_once_on_two_instances_makes_one_account(backe
         .filter(|u| u.email == "twice@example.com")
         .count();
     assert_eq!(accounts, 1);
+}
+
+async fn open_invitations_are_capped_at_a_thousand_and_expired_ones_removed(backend: Backend) {
+    use diesel::prelude::*;
+    use latchkey::db::invitations::Invitation;
+    use latchkey::db::schema::invitations;
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.com", Role::Administrator).await;
+    let admin = signed_in_as(&app, &app.base, "admin@example.com").await;
+    let now = app.clock.now();
+    // 999 open invitations and 50 expired ones.
+    let rows: Vec<Invitation> = (0..1049)
+        .map(|i| Invitation {
+            email: format!("person{i}@example.com"),
+            role: "viewer".into(),
+            token_hash: format!("{i:064x}"),
+            invited_by: None,
+            created_at: now - chrono::Duration::hours(1),
+            expires_at: if i < 999 {
+                now + chrono::Duration::hours(1)
+            } else {
+                now - chrono::Duration::seconds(1)
+            },
+        })
+        .collect();
+    {
+        let conn = &mut *app.conn();
+        latchkey::on_backend!(conn, |c| diesel::insert_into(invitations::table)
+            .values(&rows)
+            .execute(c))
+        .unwrap();
+    }
+    // The thousandth is made, and the expired ones are gone.
+    invite(&admin, "one-more@example.com", "viewer").await;
+    let stored: i64 = invitations::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(stored, 1000);
+    // Past a thousand open, a new email is refused; re-inviting one is not.
+    let refused = admin
+        .post(
+            "/settings/users/invite",
+            &[("email", "too-many@example.com"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains(
+        "there are already 1000 open invitations: wait for some to be accepted or to expire."
+    ));
+    invite(&admin, "person7@example.com", "support").await;
 }

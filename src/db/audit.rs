@@ -61,6 +61,12 @@ pub mod action {
     pub const USER_DELETED: &str = "user.deleted";
     pub const USER_INVITED: &str = "user.invited";
     pub const INVITATION_ACCEPTED: &str = "user.invitation_accepted";
+    pub const TWO_FACTOR_FAILED: &str = "auth.two_factor_failed";
+    pub const TWO_FACTOR_ENROLLED: &str = "user.two_factor_enrolled";
+    pub const TWO_FACTOR_DISABLED: &str = "user.two_factor_disabled";
+    pub const TWO_FACTOR_RESET: &str = "user.two_factor_reset";
+    pub const RECOVERY_CODES_REPLACED: &str = "user.recovery_codes_replaced";
+    pub const USER_SESSIONS_ENDED: &str = "user.sessions_ended";
     pub const WEBHOOK_CREATED: &str = "webhook.created";
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
 }

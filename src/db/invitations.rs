@@ -24,12 +24,21 @@ pub struct Invitation {
 pub enum InviteError {
     #[error("{0} already has an account")]
     UserExists(String),
+    #[error(
+        "there are already {MAX_OPEN} open invitations: wait for some to be accepted or to expire"
+    )]
+    TooMany,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
 
+/// The most invitations open at once: the table stays small however many
+/// are made (expired ones are removed as new ones are made).
+pub const MAX_OPEN: i64 = 1_000;
+
 /// Stores the invitation, replacing any earlier one for the same email (its
-/// link stops working), and records `event`.
+/// link stops working), and records `event`. Expired invitations are
+/// removed first; past [`MAX_OPEN`] open ones, a new email is refused.
 pub fn invite(
     conn: &mut DbConn,
     invitation: &Invitation,
@@ -40,6 +49,18 @@ pub fn invite(
             return Err(InviteError::UserExists(invitation.email.clone()));
         }
         diesel::delete(invitations::table.find(&invitation.email)).execute(conn)?;
+        diesel::delete(
+            invitations::table.filter(invitations::expires_at.le(invitation.created_at)),
+        )
+        .execute(conn)?;
+        let open = crate::db::count::count_up_to(
+            conn,
+            invitations::table.select(invitations::email),
+            MAX_OPEN,
+        )?;
+        if !matches!(open, crate::db::count::Counted::Exactly(n) if n < MAX_OPEN) {
+            return Err(InviteError::TooMany);
+        }
         diesel::insert_into(invitations::table)
             .values(invitation)
             .execute(conn)?;

@@ -17,6 +17,8 @@ pub struct UserRow {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub last_sign_in_at: Option<NaiveDateTime>,
+    /// When two-factor sign-in was set up; None while it is off.
+    pub totp_enrolled_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -158,10 +160,16 @@ pub fn change_access(
                 diesel::update(target)
                     .set(users::disabled.eq(disabled))
                     .execute(conn)?;
+                if disabled {
+                    // Signed out everywhere at once, not at their next request.
+                    crate::db::sessions::end_for_user(conn, &user.id, None)?;
+                }
                 let word = |d: bool| if d { "disabled" } else { "active" };
                 format!("{email}: {} → {}", word(user.disabled), word(disabled))
             }
             AccessChange::Delete => {
+                crate::db::sessions::end_for_user(conn, &user.id, None)?;
+                crate::db::two_factor::remove(conn, &user.id)?;
                 diesel::delete(target).execute(conn)?;
                 format!("{email}: deleted (was {})", role.label())
             }
@@ -182,6 +190,70 @@ pub fn change_access(
         )?;
         Ok(detail)
     })
+}
+
+/// What an Administrator (or the command line) resets of another user's
+/// sign-in, without changing their access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInReset {
+    /// Two-factor off (secret and recovery codes gone) and every session
+    /// ended: they sign in with their password and, if the policy covers
+    /// them, set two-factor up again.
+    TwoFactor,
+    /// Every session ended.
+    Sessions,
+}
+
+/// Applies `reset` to the user with `email` and records it as done by
+/// `actor`, in one transaction. Returns the audit detail.
+pub fn reset_sign_in(
+    conn: &mut DbConn,
+    email: &str,
+    reset: SignInReset,
+    actor: &AuditEvent,
+) -> Result<String, AccessError> {
+    write_transaction(conn, |conn| {
+        let user =
+            find_by_email(conn, email)?.ok_or_else(|| AccessError::NoSuchUser(email.to_owned()))?;
+        let (action, detail) = match reset {
+            SignInReset::TwoFactor => {
+                let was_on = crate::db::two_factor::remove(conn, &user.id)?;
+                let ended = crate::db::sessions::end_for_user(conn, &user.id, None)?;
+                let what = if was_on {
+                    "two-factor reset"
+                } else {
+                    "two-factor was not on"
+                };
+                (
+                    action::TWO_FACTOR_RESET,
+                    format!("{email}: {what}; {} ended", sessions_phrase(ended)),
+                )
+            }
+            SignInReset::Sessions => {
+                let ended = crate::db::sessions::end_for_user(conn, &user.id, None)?;
+                (
+                    action::USER_SESSIONS_ENDED,
+                    format!("{email}: {} ended", sessions_phrase(ended)),
+                )
+            }
+        };
+        audit::record(
+            conn,
+            &AuditEvent {
+                action,
+                detail: detail.clone(),
+                ..actor.clone()
+            },
+        )?;
+        Ok(detail)
+    })
+}
+
+fn sessions_phrase(n: usize) -> String {
+    match n {
+        1 => "1 session".to_owned(),
+        n => format!("{n} sessions"),
+    }
 }
 
 /// Counts the active Administrators, holding them until the transaction ends.

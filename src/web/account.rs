@@ -10,7 +10,7 @@ use crate::db::{sessions, users, write_transaction};
 use crate::domain::password;
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
-use crate::web::password_check::{self, Attempt, Checked};
+use crate::web::password_check::{self, Checked};
 use crate::web::state::AppState;
 use crate::web::views::FieldMessages;
 use crate::web::views::{Chrome, Flash};
@@ -51,25 +51,12 @@ pub async fn submit(
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let place = state.passwords.admit()?;
-    let user_id = user.id.clone();
-    let stored = state
-        .db(move |conn| Ok(users::find(conn, &user_id)?))
-        .await?
-        .map(|u| u.password_hash)
-        .ok_or(AppError::LoginRequired)?;
-    let attempt = Attempt {
-        account: user.email.clone(),
-        client_ip: client_ip(&req),
-        actor_id: Some(user.id.clone()),
-        failed_action: action::PASSWORD_CHANGE_FAILED,
-    };
-    let current_ok = password_check::check(
+    let current_ok = password_check::check_own(
         &state,
-        place,
-        &attempt,
+        &req,
+        &user,
         form.current_password.clone(),
-        Some(stored),
+        action::PASSWORD_CHANGE_FAILED,
     )
     .await?
         == Checked::Right;

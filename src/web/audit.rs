@@ -59,6 +59,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
     (action::USER_DELETED, "User deleted"),
     (action::USER_INVITED, "User invited"),
     (action::INVITATION_ACCEPTED, "Invitation accepted"),
+    (action::TWO_FACTOR_FAILED, "Two-factor code refused"),
+    (action::TWO_FACTOR_ENROLLED, "Two-factor turned on"),
+    (action::TWO_FACTOR_DISABLED, "Two-factor turned off"),
+    (action::TWO_FACTOR_RESET, "Two-factor reset"),
+    (action::RECOVERY_CODES_REPLACED, "Recovery codes replaced"),
+    (action::USER_SESSIONS_ENDED, "User's sessions ended"),
     (action::WEBHOOK_CREATED, "Webhook endpoint added"),
     (action::WEBHOOK_DELETED, "Webhook endpoint deleted"),
 ];

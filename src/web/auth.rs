@@ -8,7 +8,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 
 use crate::db;
 use crate::domain::origin;
@@ -31,6 +31,9 @@ pub struct CurrentUser {
     pub role: Role,
     /// The session's form token, for the pages this user is shown.
     pub csrf: String,
+    /// The policy requires two-factor of this user and it is not set up:
+    /// until it is, only setting it up (and signing out) is open to them.
+    pub must_enrol: bool,
 }
 
 /// The session's form token, for pages shown before signing in.
@@ -124,11 +127,17 @@ pub async fn authorize(
         Access::Public => next.call(req).await?.map_into_left_body(),
         Access::SignedIn => {
             let user = load_user(&req, csrf).await?;
+            if let Some(page) = enrol_first(&req, &user) {
+                return Ok(req.into_response(page).map_into_right_body());
+            }
             req.extensions_mut().insert(user.clone());
             in_chrome(next.call(req).await?, &user)
         }
         Access::Needs(permission) => {
             let user = load_user(&req, csrf).await?;
+            if let Some(page) = enrol_first(&req, &user) {
+                return Ok(req.into_response(page).map_into_right_body());
+            }
             if !user.can(permission) {
                 // The error page keeps the user's header and navigation, and
                 // says who may do this (from the permission table).
@@ -143,6 +152,20 @@ pub async fn authorize(
         response.response_mut().add_cookie(&cookie)?;
     }
     Ok(response)
+}
+
+/// A user who must set up two-factor first is sent to do so from anywhere
+/// but the pages that set it up and signing out (the page says why). A form
+/// posted meanwhile is not acted on.
+fn enrol_first(req: &ServiceRequest, user: &CurrentUser) -> Option<HttpResponse> {
+    if !user.must_enrol {
+        return None;
+    }
+    let pattern = req.match_pattern().unwrap_or_default();
+    if routes::open_before_two_factor(&pattern) {
+        return None;
+    }
+    Some(crate::web::see_other(crate::web::two_factor::SETUP_PAGE))
 }
 
 fn chrome(user: &CurrentUser) -> Chrome {
@@ -269,9 +292,12 @@ async fn load_user(req: &ServiceRequest, csrf: String) -> Result<CurrentUser, Ap
     let row = state
         .db(move |conn| Ok(db::users::find(conn, &user_id)?))
         .await?;
+    let policy = state.two_factor;
     let user = row.filter(|u| !u.disabled).and_then(|u| {
+        let role = u.role.parse().ok()?;
         Some(CurrentUser {
-            role: u.role.parse().ok()?,
+            must_enrol: policy.covers(role) && u.totp_enrolled_at.is_none(),
+            role,
             id: u.id,
             email: u.email,
             csrf,

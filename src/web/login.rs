@@ -12,9 +12,10 @@ use crate::domain::session_policy::EndReason;
 use crate::web::auth::{AFTER_SIGN_IN, CsrfToken, CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::password_check::{self, Attempt, Checked};
+use crate::web::session::SecondStep;
 use crate::web::state::AppState;
 use crate::web::views::{Chrome, Flash};
-use crate::web::{render, see_other, session};
+use crate::web::{render, see_other, session, two_factor};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -118,11 +119,14 @@ pub async fn submit(
     let user = state
         .db(move |conn| Ok(users::find_by_email(conn, &lookup)?))
         .await?;
+    // With two-factor on, a right password only leads to the code.
+    let second_step = user.as_ref().is_some_and(|u| u.totp_enrolled_at.is_some());
     let attempt = Attempt {
         account: email.clone(),
         client_ip: ip.clone(),
         actor_id: None,
         failed_action: action::LOGIN_FAILED,
+        completes: !second_step,
     };
     // A disabled account is checked like an unknown one: the answer and its
     // time are the same as for a wrong password.
@@ -133,22 +137,26 @@ pub async fn submit(
     let checked = password_check::check(&state, place, &attempt, password, stored).await?;
 
     match user.filter(|_| checked == Checked::Right) {
+        Some(user) if second_step => {
+            session::begin_second_step(
+                &session,
+                &SecondStep {
+                    user_id: user.id,
+                    since: state.clock.unix(),
+                    next,
+                },
+            )?;
+            Ok(see_other(two_factor::sign_in::PAGE))
+        }
         Some(user) => {
-            session::sign_in(&session, &req, &user.id, state.clock.unix())?;
-            let (id, at) = (user.id.clone(), state.clock.now());
-            let event = AuditEvent {
-                actor_id: Some(user.id),
-                actor_email: Some(user.email),
-                action: action::LOGIN,
-                client_ip: ip,
-                ..AuditEvent::default()
-            };
-            state
-                .db(move |conn| {
-                    users::record_sign_in(conn, &id, at)?;
-                    Ok(audit::record(conn, &event)?)
-                })
-                .await?;
+            let must_enrol = user
+                .role
+                .parse()
+                .is_ok_and(|role| state.two_factor.covers(role));
+            complete_sign_in(&state, &session, &req, user, String::new()).await?;
+            if must_enrol {
+                return Ok(see_other(two_factor::SETUP_PAGE));
+            }
             Ok(see_other(if next.is_empty() {
                 AFTER_SIGN_IN
             } else {
@@ -173,6 +181,33 @@ pub async fn submit(
             },
         ),
     }
+}
+
+/// Signs the user in on this session (a new identifier, as `session::sign_in`
+/// says), records when, and audits it with `detail` (how they signed in).
+pub(crate) async fn complete_sign_in(
+    state: &AppState,
+    session: &Session,
+    req: &HttpRequest,
+    user: users::UserRow,
+    detail: String,
+) -> Result<(), AppError> {
+    session::sign_in(session, req, &user.id, state.clock.unix())?;
+    let (id, at) = (user.id.clone(), state.clock.now());
+    let event = AuditEvent {
+        actor_id: Some(user.id),
+        actor_email: Some(user.email),
+        action: action::LOGIN,
+        client_ip: client_ip(req),
+        detail,
+        ..AuditEvent::default()
+    };
+    state
+        .db(move |conn| {
+            users::record_sign_in(conn, &id, at)?;
+            Ok(audit::record(conn, &event)?)
+        })
+        .await
 }
 
 pub async fn logout(

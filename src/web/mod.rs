@@ -22,6 +22,7 @@ pub mod session_store;
 pub mod sessions;
 pub mod setup;
 pub mod state;
+pub mod two_factor;
 pub mod users;
 pub mod views;
 pub mod webhooks;

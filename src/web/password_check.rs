@@ -28,8 +28,13 @@ pub struct Attempt {
     pub client_ip: Option<String>,
     /// The user's id when it is known to be them (a signed-in user).
     pub actor_id: Option<String>,
-    /// The audit action recorded for a wrong password.
+    /// The audit action recorded for a wrong answer.
     pub failed_action: &'static str,
+    /// A right answer completes the sign-in: the counters start afresh and
+    /// the address becomes known to the account. False when a second step
+    /// (the two-factor code) follows: the attempt is only taken back, so
+    /// knowing the password alone earns nothing.
+    pub completes: bool,
 }
 
 /// Checks `candidate` against `stored` (None: no such active account; a dummy
@@ -47,14 +52,7 @@ pub async fn check(
     stored: Option<String>,
 ) -> Result<Checked, AppError> {
     let now = db::now();
-    let address = attempt
-        .client_ip
-        .clone()
-        .unwrap_or_else(|| "unknown".into());
-    let (account, at) = (attempt.account.clone(), address.clone());
-    let reservation = state
-        .db(move |conn| Ok(throttle::reserve(conn, &account, &at, now)?))
-        .await?;
+    let reservation = reserve(state, attempt, now).await?;
     drop(place);
     let locks = match reservation {
         Reservation::Refused { delay, .. } => {
@@ -75,7 +73,7 @@ pub async fn check(
         match state.passwords.verify(candidate, stored).await {
             Ok(right) => right,
             Err(busy @ AppError::Busy) => {
-                let account = attempt.account.clone();
+                let (account, address) = subjects(attempt);
                 state
                     .db(move |conn| Ok(throttle::release(conn, &account, &address, now)?))
                     .await?;
@@ -84,10 +82,102 @@ pub async fn check(
             Err(e) => return Err(e),
         }
     };
-    let account = attempt.account.clone();
+    settle(state, attempt, right, locks).await
+}
+
+/// Checks a signed-in user's own password (to change it, or to turn
+/// two-factor off), throttled and audited as `failed_action` like sign-in.
+pub async fn check_own(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    user: &crate::web::auth::CurrentUser,
+    candidate: String,
+    failed_action: &'static str,
+) -> Result<Checked, AppError> {
+    let place = state.passwords.admit()?;
+    let user_id = user.id.clone();
+    let stored = state
+        .db(move |conn| Ok(crate::db::users::find(conn, &user_id)?))
+        .await?
+        .map(|u| u.password_hash)
+        .ok_or(AppError::LoginRequired)?;
+    let attempt = Attempt {
+        account: user.email.clone(),
+        client_ip: crate::web::auth::client_ip(req),
+        actor_id: Some(user.id.clone()),
+        failed_action,
+        completes: true,
+    };
+    check(state, place, &attempt, candidate, Some(stored)).await
+}
+
+/// A two-factor code (or recovery code) checked under the same counters as
+/// passwords: reserved first, refused while a lock holds (without `verify`
+/// running), slowed after repeated failures, and every failure audited.
+/// `verify` checks the code and uses it up.
+pub async fn check_code<F>(
+    state: &AppState,
+    attempt: &Attempt,
+    verify: F,
+) -> Result<Checked, AppError>
+where
+    F: std::future::Future<Output = Result<bool, AppError>>,
+{
+    let locks = match reserve(state, attempt, db::now()).await? {
+        Reservation::Refused { delay, .. } => {
+            sleep(delay).await;
+            return Ok(Checked::Wrong);
+        }
+        Reservation::Admitted { delay, locks } => {
+            sleep(delay).await;
+            locks
+        }
+    };
+    let right = verify.await?;
+    settle(state, attempt, right, locks).await
+}
+
+/// The account and address an attempt is counted against.
+fn subjects(attempt: &Attempt) -> (String, String) {
+    let address = attempt
+        .client_ip
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
+    (attempt.account.clone(), address)
+}
+
+async fn reserve(
+    state: &AppState,
+    attempt: &Attempt,
+    now: chrono::NaiveDateTime,
+) -> Result<Reservation, AppError> {
+    let (account, address) = subjects(attempt);
+    state
+        .db(move |conn| Ok(throttle::reserve(conn, &account, &address, now)?))
+        .await
+}
+
+/// Records how an admitted attempt ended: a right answer settles (or takes
+/// back) its reservation; a wrong one is audited with any lock it set.
+async fn settle(
+    state: &AppState,
+    attempt: &Attempt,
+    right: bool,
+    locks: Vec<crate::domain::throttle::Kind>,
+) -> Result<Checked, AppError> {
+    let (account, address) = subjects(attempt);
     if right {
+        let completes = attempt.completes;
         state
-            .db(move |conn| Ok(throttle::succeeded(conn, &account, &address, db::now())?))
+            .db(move |conn| {
+                let now = db::now();
+                if completes {
+                    throttle::succeeded(conn, &account, &address, now)?;
+                } else {
+                    throttle::release(conn, &account, &address, now)?;
+                }
+                Ok(())
+            })
             .await?;
         return Ok(Checked::Right);
     }

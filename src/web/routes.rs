@@ -8,7 +8,8 @@ use actix_web::{HttpResponse, guard, web};
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
 use crate::web::{
-    account, api, assets, audit, home, keys, leaks, login, sessions, setup, users, webhooks,
+    account, api, assets, audit, home, keys, leaks, login, sessions, setup, two_factor, users,
+    webhooks,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,25 @@ route_table! {
     "/account/password" {
         get => account::form, SignedIn;
         post => account::submit, SignedIn;
+    }
+    "/login/two-factor" {
+        get => two_factor::sign_in::form, Public;
+        post => two_factor::sign_in::submit, Public;
+    }
+    "/account/two-factor" {
+        get => two_factor::account::page, SignedIn;
+    }
+    "/account/two-factor/setup" {
+        post => two_factor::account::setup, SignedIn;
+    }
+    "/account/two-factor/confirm" {
+        post => two_factor::account::confirm, SignedIn;
+    }
+    "/account/two-factor/recovery-codes" {
+        post => two_factor::account::new_codes, SignedIn;
+    }
+    "/account/two-factor/turn-off" {
+        post => two_factor::account::turn_off, SignedIn;
     }
     "/account/sessions" {
         get => sessions::page, SignedIn;
@@ -173,6 +193,12 @@ route_table! {
     "/settings/users/{id}/enable" {
         post => users::enable, Needs(ManageUsers);
     }
+    "/settings/users/{id}/reset-two-factor" {
+        post => users::reset_two_factor, Needs(ManageUsers);
+    }
+    "/settings/users/{id}/end-sessions" {
+        post => users::end_sessions, Needs(ManageUsers);
+    }
     "/settings/users/{id}/delete" {
         get => users::delete::confirm, Needs(ManageUsers);
         post => users::delete::submit, Needs(ManageUsers);
@@ -208,6 +234,19 @@ route_table! {
 /// Every route served, console and API.
 pub fn all_routes() -> impl Iterator<Item = &'static RouteSpec> {
     CONSOLE_ROUTES.iter().chain(API_ROUTES)
+}
+
+/// The signed-in routes open to a user who must set up two-factor before
+/// anything else: setting it up, and signing out.
+const OPEN_BEFORE_TWO_FACTOR: &[&str] = &[
+    "/account/two-factor",
+    "/account/two-factor/setup",
+    "/account/two-factor/confirm",
+    "/logout",
+];
+
+pub fn open_before_two_factor(pattern: &str) -> bool {
+    OPEN_BEFORE_TWO_FACTOR.contains(&pattern)
 }
 
 /// Whether the route table lists this path at all (for any method).
@@ -257,6 +296,30 @@ mod tests {
     }
 
     #[test]
+    fn only_two_factor_setup_and_signing_out_open_before_two_factor_is_set_up() {
+        // Written out: every signed-in route, and whether it opens.
+        let open = [
+            "/account/two-factor",
+            "/account/two-factor/setup",
+            "/account/two-factor/confirm",
+            "/logout",
+        ];
+        for route in all_routes().filter(|r| r.access != Public) {
+            assert_eq!(
+                open_before_two_factor(route.path),
+                open.contains(&route.path),
+                "{} {}",
+                route.method,
+                route.path
+            );
+        }
+        assert!(!open_before_two_factor("/account/two-factor/turn-off"));
+        assert!(!open_before_two_factor(
+            "/account/two-factor/recovery-codes"
+        ));
+    }
+
+    #[test]
     fn paths_and_methods_are_unique() {
         let routes: Vec<_> = all_routes().collect();
         for (i, a) in routes.iter().enumerate() {
@@ -286,6 +349,13 @@ mod tests {
             ("post", "/logout", [false, true, true, true]),
             ("get", "/account/password", [false, true, true, true]),
             ("post", "/account/password", [false, true, true, true]),
+            ("get", "/login/two-factor", [true, true, true, true]),
+            ("post", "/login/two-factor", [true, true, true, true]),
+            ("get", "/account/two-factor", [false, true, true, true]),
+            ("post", "/account/two-factor/setup", [false, true, true, true]),
+            ("post", "/account/two-factor/confirm", [false, true, true, true]),
+            ("post", "/account/two-factor/recovery-codes", [false, true, true, true]),
+            ("post", "/account/two-factor/turn-off", [false, true, true, true]),
             ("get", "/account/sessions", [false, true, true, true]),
             ("post", "/account/sessions/end", [false, true, true, true]),
             ("post", "/account/sessions/end-others", [false, true, true, true]),
@@ -322,6 +392,8 @@ mod tests {
             ("post", "/invitations/accept", [true, true, true, true]),
             ("post", "/settings/users/{id}/disable", [false, false, false, true]),
             ("post", "/settings/users/{id}/enable", [false, false, false, true]),
+            ("post", "/settings/users/{id}/reset-two-factor", [false, false, false, true]),
+            ("post", "/settings/users/{id}/end-sessions", [false, false, false, true]),
             ("get", "/settings/users/{id}/delete", [false, false, false, true]),
             ("post", "/settings/users/{id}/delete", [false, false, false, true]),
             ("post", "/api/v1/keys/verify", [true, true, true, true]),

@@ -21,6 +21,7 @@ const HANDLE: &str = "sid";
 const CLIENT_IP: &str = "ip";
 const USER_AGENT: &str = "ua";
 const ENDED: &str = "ended";
+const SECOND_STEP: &str = "second_step";
 
 /// The longest browser description a session keeps, in characters.
 const MAX_USER_AGENT: usize = 200;
@@ -43,6 +44,7 @@ pub fn sign_in(
 ) -> Result<(), AppError> {
     session.renew();
     session.remove(ENDED);
+    session.remove(SECOND_STEP);
     session
         .insert(CSRF, crate::domain::token::random_token())
         .map_err(session_error)?;
@@ -74,6 +76,33 @@ pub fn sign_in(
     session.insert(SIGNED_IN_AT, now).map_err(session_error)?;
     session.insert(LAST_SEEN, now).map_err(session_error)?;
     session.insert(USER_ID, user_id).map_err(session_error)
+}
+
+/// A sign-in whose password was right and whose two-factor code is still to
+/// come. The session is not signed in while it waits.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SecondStep {
+    pub user_id: String,
+    /// When the password was accepted (unix seconds, console clock).
+    pub since: i64,
+    /// The page to go to afterwards (already checked), or empty.
+    pub next: String,
+}
+
+/// Remembers a sign-in waiting for its code, in a fresh session (a new
+/// identifier: nothing from before the password carries over).
+pub fn begin_second_step(session: &Session, step: &SecondStep) -> Result<(), AppError> {
+    session.clear();
+    session.renew();
+    session.insert(SECOND_STEP, step).map_err(session_error)
+}
+
+pub fn second_step(session: &Session) -> Option<SecondStep> {
+    session.get::<SecondStep>(SECOND_STEP).ok().flatten()
+}
+
+pub fn end_second_step(session: &Session) {
+    session.remove(SECOND_STEP);
 }
 
 /// When the session signed in and was last used; None for a session without them.

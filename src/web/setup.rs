@@ -147,6 +147,10 @@ pub async fn submit(
         return Err(AppError::NotFoundWith(LINK_NOT_VALID.into()));
     }
     session::sign_in(&session, &req, &user_id, state.clock.unix())?;
+    if state.two_factor.covers(Role::Administrator) {
+        session::set_flash(&session, crate::web::two_factor::account::ready_notice())?;
+        return Ok(see_other(crate::web::two_factor::SETUP_PAGE));
+    }
     session::set_flash(
         &session,
         Flash::success("Your Administrator account is ready. Generate your first API key below."),

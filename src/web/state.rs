@@ -20,6 +20,8 @@ pub struct AppState {
     /// Proxies whose `X-Forwarded-For` is believed; empty means none.
     pub trusted_proxies: IpAllowlist,
     pub session_policy: SessionPolicy,
+    /// Whom two-factor sign-in is required of.
+    pub two_factor: crate::domain::two_factor::Policy,
     pub clock: Arc<Clock>,
     /// Every argon2 check and hash runs here, bounded.
     pub passwords: PasswordWorkers,

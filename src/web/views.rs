@@ -23,11 +23,19 @@ pub struct UserBadge {
     pub can_view_audit: bool,
     pub can_manage_webhooks: bool,
     pub can_manage_users: bool,
+    /// Only setting up two-factor is open (see `CurrentUser::must_enrol`):
+    /// the navigation is hidden.
+    pub restricted: bool,
 }
 
 impl Chrome {
     pub fn asset_version(&self) -> &'static str {
         crate::web::assets::version()
+    }
+
+    /// No navigation: signed out, or only two-factor setup is open.
+    pub fn bare(&self) -> bool {
+        self.user.as_ref().is_none_or(|u| u.restricted)
     }
 
     pub fn for_user(user: &CurrentUser, flash: Option<Flash>, nav: &'static str) -> Self {
@@ -38,6 +46,7 @@ impl Chrome {
                 can_view_audit: user.can(Permission::ViewAudit),
                 can_manage_webhooks: user.can(Permission::ManageKeys),
                 can_manage_users: user.can(Permission::ManageUsers),
+                restricted: user.must_enrol,
             }),
             flash,
             nav,

@@ -134,7 +134,7 @@ struct Options {
 pub struct Instance {
     pub base: String,
     pub setup_url: Option<String>,
-    /// This instance's own clock.
+    /// The clock, shared with the first instance.
     pub clock: std::sync::Arc<latchkey::web::clock::Clock>,
     /// Its webhook worker (stop it to take the instance's worker away).
     pub webhooks: Option<latchkey::delivery::WebhookWorker>,
@@ -245,11 +245,13 @@ impl TestApp {
             github_public_keys_refresh_minutes: 60,
             gitlab_revocation_token_file: None,
             gitlab_revocation_rate_limit: 60,
+            require_2fa: latchkey::domain::two_factor::Policy::Administrators,
         };
         if let Some(configure) = options.serve {
             configure(&mut serve);
         }
         let app = Application::build(&storage, &serve).expect("the console starts");
+        register_clock(&format!("http://{}", app.addr), &app.clock);
         let test_app = TestApp {
             state: app.state.clone(),
             clock: app.clock.clone(),
@@ -267,8 +269,11 @@ impl TestApp {
         test_app
     }
 
+    /// Another instance on the same database, secrets and clock.
     pub fn another_instance(&self) -> Instance {
-        let app = Application::build(&self.storage, &self.serve).expect("the console starts");
+        let app = Application::build_on(&self.storage, &self.serve, self.clock.clone())
+            .expect("the console starts");
+        register_clock(&format!("http://{}", app.addr), &app.clock);
         let instance = Instance {
             base: format!("http://{}", app.addr),
             setup_url: app.setup_url.clone(),
@@ -307,10 +312,16 @@ impl TestApp {
         self.pool.get().expect("a database connection")
     }
 
-    /// Adds a user straight into the database.
+    /// Adds a user straight into the database. A user the two-factor policy
+    /// covers gets the tests' authenticator ([`TOTP_SECRET`]), as if they
+    /// had set it up: `Browser::login` signs them in with its codes.
     pub async fn add_user(&self, email: &str, role: Role) {
         let pool = self.pool.clone();
         let email = email.to_owned();
+        let sealed = self.state.two_factor.covers(role).then(|| {
+            let secret = test_authenticator(&email);
+            (self.state.clone(), secret)
+        });
         actix_web::rt::task::spawn_blocking(move || {
             let hash = password::hash(PASSWORD);
             let id = db::new_row_id();
@@ -326,28 +337,40 @@ impl TestApp {
                 },
             )
             .unwrap();
+            if let Some((state, secret)) = sealed {
+                let conn = &mut pool.get().unwrap();
+                let sealed = latchkey::web::two_factor::seal(&state, &id, &secret);
+                db::two_factor::set_pending(conn, &id, &sealed).unwrap();
+                assert!(db::two_factor::confirm(conn, &id, &sealed, 0, &[], db::now()).unwrap());
+            }
         })
         .await
         .unwrap();
     }
 
     pub fn browser(&self) -> Browser {
-        Browser::new(&self.base)
+        Browser::new(&self.base).on_clock(self.clock.clone())
     }
 
     /// A browser whose requests say (through a trusted proxy's
     /// X-Forwarded-For) they come from `address`. Needs `spawn_trusting`.
     pub fn browser_from(&self, address: &str) -> Browser {
-        Browser::from_address(&self.base, address)
+        Browser::from_address(&self.base, address).on_clock(self.clock.clone())
     }
 
-    /// A browser signed in as a new user with this role.
+    /// A browser signed in as a new user with this role (an Administrator
+    /// with their password and a two-factor code).
     pub async fn signed_in(&self, role: Role) -> Browser {
         let email = format!("{}-{}@example.com", role.as_str(), db::new_row_id());
         self.add_user(&email, role).await;
         let browser = self.browser();
         let response = browser.login(&email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "login as {role}");
+        assert_ne!(
+            location(&response),
+            latchkey::web::two_factor::SETUP_PAGE,
+            "{role} signed in without being sent to set up two-factor"
+        );
         browser
     }
 
@@ -373,7 +396,58 @@ pub struct Browser {
     pub base: String,
     /// The session's form token, as the last page showed it.
     csrf: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// The console's clock, for two-factor codes (the system's without one).
+    clock: Option<std::sync::Arc<latchkey::web::clock::Clock>>,
 }
+
+/// Each running console's clock, by its base URL: a `Browser` for a console
+/// makes its two-factor codes on that console's clock.
+type Clocks = std::collections::HashMap<String, std::sync::Arc<latchkey::web::clock::Clock>>;
+static CLOCKS: std::sync::Mutex<Option<Clocks>> = std::sync::Mutex::new(None);
+
+fn register_clock(base: &str, clock: &std::sync::Arc<latchkey::web::clock::Clock>) {
+    CLOCKS
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Default::default)
+        .insert(base.to_owned(), clock.clone());
+}
+
+fn clock_for(base: &str) -> Option<std::sync::Arc<latchkey::web::clock::Clock>> {
+    CLOCKS.lock().unwrap().as_ref()?.get(base).cloned()
+}
+
+/// The tests' authenticator app: every user `add_user` enrols shares this
+/// secret (20 bytes, as Latchkey makes them).
+pub const TOTP_SECRET: &[u8; 20] = b"latchkey-tests-totp!";
+
+pub fn test_authenticator(email: &str) -> latchkey::domain::two_factor::TotpSecret {
+    latchkey::domain::two_factor::TotpSecret::from_bytes(TOTP_SECRET.to_vec(), email).unwrap()
+}
+
+/// Secrets set up through the page (`enrol_two_factor`), per console and account.
+type Secrets = std::collections::HashMap<(usize, String), Vec<u8>>;
+static ENROLLED: std::sync::Mutex<Option<Secrets>> = std::sync::Mutex::new(None);
+
+/// The authenticator holding this account's secret: one set up through the
+/// page, or the tests' shared one.
+fn authenticator_for(key: &(usize, String)) -> latchkey::domain::two_factor::TotpSecret {
+    let enrolled = ENROLLED
+        .lock()
+        .unwrap()
+        .as_ref()
+        .and_then(|m| m.get(key).cloned());
+    match enrolled {
+        Some(bytes) => latchkey::domain::two_factor::TotpSecret::from_bytes(bytes, &key.1).unwrap(),
+        None => test_authenticator(&key.1),
+    }
+}
+
+/// The last time step whose code the tests used, per console (its clock,
+/// which its instances share) and account: each code works once, so the
+/// next sign-in takes a later one.
+static USED_STEPS: std::sync::Mutex<Option<std::collections::HashMap<(usize, String), u64>>> =
+    std::sync::Mutex::new(None);
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
@@ -385,7 +459,125 @@ impl Browser {
                 .unwrap(),
             base: base.to_owned(),
             csrf: Default::default(),
+            clock: clock_for(base),
         }
+    }
+
+    /// Codes are made on this clock (the console's), not the system's.
+    pub fn on_clock(mut self, clock: std::sync::Arc<latchkey::web::clock::Clock>) -> Browser {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Puts the secret a setup page shows (base32, spaces allowed) into the
+    /// tests' authenticator for `email` on this console, as a person types
+    /// it into their app; `next_code` makes its codes from then on.
+    pub fn remember_authenticator(&self, email: &str, shown: &str) {
+        let secret = totp_rs::Secret::try_from_base32(shown.replace(' ', ""))
+            .expect("the text secret is base32");
+        ENROLLED
+            .lock()
+            .unwrap()
+            .get_or_insert_with(Default::default)
+            .insert(self.account_key(email), secret.as_ref().to_vec());
+    }
+
+    /// The secret the tests' authenticator holds for `email`, in base32.
+    pub fn authenticator_secret(&self, email: &str) -> String {
+        let secret = authenticator_for(&self.account_key(email));
+        totp_rs::Secret::from(secret.bytes().to_vec()).to_base32()
+    }
+
+    /// Names an account of this console (by its clock) for the authenticator.
+    fn account_key(&self, email: &str) -> (usize, String) {
+        let console = self
+            .clock
+            .as_ref()
+            .map_or(0, |c| std::sync::Arc::as_ptr(c) as usize);
+        (console, email.to_owned())
+    }
+
+    /// Unix seconds on the console's clock.
+    pub fn now(&self) -> u64 {
+        let now = match &self.clock {
+            Some(clock) => clock.unix(),
+            None => db::now().and_utc().timestamp(),
+        };
+        u64::try_from(now).unwrap()
+    }
+
+    /// The tests' authenticator's next unused code for `email`: the current
+    /// step's, or the next step's (accepted as clock skew) when the current
+    /// one was used. When both were, the console's clock moves on a step
+    /// (the system's is waited for).
+    pub async fn next_code(&self, email: &str) -> String {
+        let key = self.account_key(email);
+        loop {
+            let now = self.now();
+            let current = now / 30;
+            {
+                let mut used = USED_STEPS.lock().unwrap();
+                let used = used.get_or_insert_with(Default::default);
+                let step = match used.get(&key) {
+                    Some(&last) if last >= current => last + 1,
+                    _ => current,
+                };
+                if step <= current + 1 {
+                    used.insert(key.clone(), step);
+                    return authenticator_for(&key).code_at(step * 30);
+                }
+            }
+            match &self.clock {
+                Some(clock) => clock.advance(chrono::Duration::seconds(30)),
+                None => {
+                    actix_web::rt::time::sleep(std::time::Duration::from_secs(30 - now % 30)).await
+                }
+            }
+        }
+    }
+
+    /// Sets up two-factor through Account › Two-factor as a person does:
+    /// reads the secret shown beside the QR code into an authenticator (kept
+    /// here under the console and `email`, for later codes), confirms with its
+    /// code, and returns the recovery codes shown once.
+    pub async fn enrol_two_factor(&self, email: &str) -> Vec<String> {
+        let response = self.post("/account/two-factor/setup", &[]).await;
+        assert_eq!(response.status(), StatusCode::OK, "setup page");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("<svg"), "the QR code is drawn on the page");
+        let shown = page
+            .split("id=\"totp-secret\" class=\"secret-value\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the secret is shown as text");
+        self.remember_authenticator(email, shown);
+        let code = self.next_code(email).await;
+        let response = self
+            .post("/account/two-factor/confirm", &[("code", &code)])
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "two-factor confirmed");
+        let page = response.text().await.unwrap();
+        page.split("<li><code>")
+            .skip(1)
+            .filter_map(|rest| rest.split('<').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Signs in with the password and, when asked, the next code of the
+    /// tests' authenticator. Returns the last response (a 303 when signed in).
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        let response = self
+            .post("/login", &[("email", email), ("password", password)])
+            .await;
+        if response.status() != StatusCode::SEE_OTHER
+            || location(&response) != latchkey::web::two_factor::sign_in::PAGE
+        {
+            return response;
+        }
+        let code = self.next_code(email).await;
+        self.post(latchkey::web::two_factor::sign_in::PAGE, &[("code", &code)])
+            .await
     }
 
     pub fn from_address(base: &str, address: &str) -> Browser {
@@ -400,6 +592,7 @@ impl Browser {
                 .unwrap(),
             base: base.to_owned(),
             csrf: Default::default(),
+            clock: clock_for(base),
         }
     }
 
@@ -409,6 +602,7 @@ impl Browser {
             client: other.client.clone(),
             base: base.to_owned(),
             csrf: other.csrf.clone(),
+            clock: other.clock.clone(),
         }
     }
 
@@ -459,18 +653,14 @@ impl Browser {
             .expect("POST");
         // Signing in (also through setup or a password change) or out starts a
         // new session, with a new token.
-        let signs_in = ["/login", "/setup", "/account/password"].contains(&path);
+        let signs_in =
+            ["/login", "/login/two-factor", "/setup", "/account/password"].contains(&path);
         let session_changed =
             (signs_in && response.status() == StatusCode::SEE_OTHER) || path == "/logout";
         if session_changed {
             *self.csrf.lock().unwrap() = None;
         }
         response
-    }
-
-    pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/login", &[("email", email), ("password", password)])
-            .await
     }
 
     /// Posts step one of the generate flow with this type and name, and the

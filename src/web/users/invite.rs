@@ -80,13 +80,13 @@ pub async fn invite(
         .db(
             move |conn| match invitations::invite(conn, &invitation, &event) {
                 Ok(()) => Ok(Ok(())),
-                Err(InviteError::UserExists(_)) => Ok(Err(())),
                 Err(InviteError::Database(e)) => Err(e.into()),
+                Err(refused) => Ok(Err(refused.to_string())),
             },
         )
         .await?;
-    if stored.is_err() {
-        return refuse(format!("{email} already has an account.")).await;
+    if let Err(reason) = stored {
+        return refuse(format!("{reason}.")).await;
     }
     let link = {
         let info = req.connection_info();
@@ -210,6 +210,11 @@ pub async fn accept(
         return Err(AppError::NotFoundWith(LINK_NOT_VALID.into()));
     }
     session::sign_in(&session, &req, &id, state.clock.unix())?;
+    let role = invitation.role.parse::<Role>().unwrap_or(Role::Viewer);
+    if state.two_factor.covers(role) {
+        session::set_flash(&session, crate::web::two_factor::account::ready_notice())?;
+        return Ok(see_other(crate::web::two_factor::SETUP_PAGE));
+    }
     session::set_flash(&session, Flash::success("Welcome: your account is ready."))?;
     Ok(see_other("/settings/integrations"))
 }

@@ -4,6 +4,9 @@
 
 pub mod delete;
 pub mod invite;
+mod sign_in_resets;
+
+pub use sign_in_resets::{end_sessions, reset_two_factor};
 
 use std::collections::HashMap;
 
@@ -46,6 +49,9 @@ struct UserLine {
     invited: bool,
     last_sign_in: Option<Moment>,
     keys_created: Counted,
+    /// "On", "Off", or "Required, not set up".
+    two_factor: &'static str,
+    two_factor_on: bool,
 }
 
 /// Keys created are counted per user up to this many (then "10,000+").
@@ -69,7 +75,15 @@ pub(crate) async fn list_page(
         .into_iter()
         .map(|u| {
             let role = u.role.parse::<Role>().ok();
+            let two_factor_on = u.totp_enrolled_at.is_some();
+            let required = role.is_some_and(|r| state.two_factor.covers(r));
             UserLine {
+                two_factor: match (two_factor_on, required) {
+                    (true, _) => "On",
+                    (false, true) => "Required, not set up",
+                    (false, false) => "Off",
+                },
+                two_factor_on,
                 keys_created: counts.get(&u.id).copied().unwrap_or(Counted::Exactly(0)),
                 role: role.map_or("Unknown role", Role::label),
                 role_code: role.map_or("", Role::as_str),
@@ -91,6 +105,8 @@ pub(crate) async fn list_page(
             invited: true,
             last_sign_in: None,
             keys_created: Counted::Exactly(0),
+            two_factor: "",
+            two_factor_on: false,
             email: i.email,
         }
     }));
