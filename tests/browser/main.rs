@@ -8,6 +8,7 @@ mod finding_keys;
 mod generate_flow;
 mod harness;
 mod key_life;
+mod people;
 mod sessions;
 mod webhooks;
 
@@ -21,13 +22,56 @@ use thirtyfour::prelude::*;
 
 const LIST: &str = "/settings/integrations";
 
+/// Signs in with the password and, when the console asks (Administrators
+/// have two-factor), the next code of the tests' authenticator.
 async fn sign_in(chrome: &Chrome, email: &str) {
     chrome.open("/login").await;
     chrome.wait_for_heading("Sign in to Latchkey").await;
     chrome.fill("#email", email).await;
     chrome.fill("#password", PASSWORD).await;
     chrome.follow("button", "Sign in").await;
+    chrome
+        .wait_until(
+            "signed in, or asked for a code",
+            "const h1 = document.querySelector('h1'); \
+             return !!h1 && ['Integration Settings', 'Enter your two-factor code'].includes(h1.textContent.trim());",
+        )
+        .await;
+    if chrome.path().await.starts_with("/login/two-factor") {
+        enter_code(chrome, email).await;
+    }
     chrome.wait_for_heading("Integration Settings").await;
+}
+
+/// Types the authenticator's next code for `email` on the code page.
+async fn enter_code(chrome: &Chrome, email: &str) {
+    chrome.wait_for_heading("Enter your two-factor code").await;
+    let code = common::Browser::new(&chrome.base).next_code(email).await;
+    chrome.fill("#code", &code).await;
+    chrome.follow("button", "Verify").await;
+}
+
+/// Sets up two-factor from the setup page as a person does: reads the
+/// secret printed under the QR code into the tests' authenticator, types
+/// its code, and leaves the recovery codes page. Returns the codes shown.
+async fn enrol_two_factor(chrome: &Chrome, email: &str) -> Vec<String> {
+    chrome.wait_for_heading("Two-factor sign-in").await;
+    chrome.follow("button", "Set up two-factor").await;
+    chrome.wait_for_heading("Set up two-factor sign-in").await;
+    assert!(chrome.exists(".qr-code svg[role=img]").await);
+    chrome.assert_accessible("two-factor setup").await;
+    chrome.screenshot("two-factor-qr").await;
+    let authenticator = common::Browser::new(&chrome.base);
+    authenticator.remember_authenticator(email, &chrome.text("#totp-secret").await);
+    let code = authenticator.next_code(email).await;
+    chrome.fill("#code", &code).await;
+    chrome.follow("button", "Turn on two-factor").await;
+    chrome.wait_for_heading("Your recovery codes").await;
+    let codes = chrome.texts("#recovery-codes code").await;
+    chrome.assert_accessible("recovery codes").await;
+    chrome.screenshot("recovery-codes").await;
+    chrome.follow("a", "I have saved my recovery codes").await;
+    codes
 }
 
 /// A console on a fresh SQLite database with one Administrator, whose email
@@ -117,6 +161,15 @@ async fn first_run_setup_then_sign_out_and_back_in() {
             chrome.fill("#password", PASSWORD).await;
             chrome.fill("#password_confirm", PASSWORD).await;
             chrome.follow("button", "Create Administrator").await;
+            // Administrators sign in with two-factor: set it up first.
+            chrome.wait_for_heading("Two-factor sign-in").await;
+            assert!(
+                !chrome.exists("nav.sidebar").await,
+                "nothing else opens yet"
+            );
+            chrome.assert_accessible("two-factor required").await;
+            let codes = enrol_two_factor(&chrome, "owner@example.com").await;
+            assert_eq!(codes.len(), 10);
             wait_for_empty_list(&chrome).await;
             assert!(
                 chrome
@@ -144,6 +197,7 @@ async fn first_run_setup_then_sign_out_and_back_in() {
 
             chrome.fill("#password", PASSWORD).await;
             chrome.follow("button", "Sign in").await;
+            enter_code(&chrome, "owner@example.com").await;
             chrome.wait_for_heading("Integration Settings").await;
             assert!(
                 chrome
@@ -465,6 +519,12 @@ async fn the_whole_flow_works_from_the_keyboard() {
             chrome.type_text(&email).await;
             chrome.tab_to("input#password").await;
             chrome.type_text(PASSWORD).await;
+            chrome.press_to_leave(Key::Enter).await;
+            // The code field has the focus: type the code and press Enter.
+            chrome.wait_for_heading("Enter your two-factor code").await;
+            assert_eq!(chrome.focused().await, "input#code");
+            let code = common::Browser::new(&chrome.base).next_code(&email).await;
+            chrome.type_text(&code).await;
             chrome.press_to_leave(Key::Enter).await;
             chrome.wait_for_heading("Integration Settings").await;
 
