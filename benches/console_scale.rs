@@ -167,7 +167,7 @@ impl Database {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("CREATE DATABASE");
         Database {
-            url: format!("{POSTGRES}/{name}?sslmode=disable"),
+            url: format!("{POSTGRES}/{name}?sslmode=disable&gssencmode=disable"),
             postgres_name: Some(name),
         }
     }
@@ -179,8 +179,10 @@ impl Database {
 }
 
 fn postgres_admin() -> diesel::PgConnection {
-    diesel::PgConnection::establish(&format!("{POSTGRES}/postgres?sslmode=disable"))
-        .expect("PostgreSQL at 127.0.0.1:5432")
+    diesel::PgConnection::establish(&format!(
+        "{POSTGRES}/postgres?sslmode=disable&gssencmode=disable"
+    ))
+    .expect("PostgreSQL at 127.0.0.1:5432")
 }
 
 impl Drop for Database {

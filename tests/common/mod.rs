@@ -21,6 +21,12 @@ pub const PASSWORD: &str = "violet kettle under the stairs";
 /// this project's machines; override with LATCHKEY_TEST_POSTGRES.
 pub const DEFAULT_POSTGRES: &str = "postgres://127.0.0.1:5432";
 
+/// Neither TLS nor GSSAPI encryption to the local test server: libpq sets
+/// both up on the pool's background threads, and a connection still doing so
+/// when a test process exits can abort it in the libraries' exit-time
+/// clean-up (seen: krb5's `krb5int_getspecific` assertion).
+const LOCAL_PG: &str = "sslmode=disable&gssencmode=disable";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -61,7 +67,7 @@ impl PgDatabase {
         let server =
             std::env::var("LATCHKEY_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
         let name = format!("latchkey_test_{}", db::new_row_id());
-        let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres?sslmode=disable")).unwrap_or_else(|e| {
+        let mut admin = diesel::PgConnection::establish(&format!("{server}/postgres?{LOCAL_PG}")).unwrap_or_else(|e| {
             panic!(
                 "PostgreSQL is not reachable at {server}: {e}\n\
                  The test suite runs every integration test on PostgreSQL too. Start it with\n  \
@@ -73,9 +79,7 @@ impl PgDatabase {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("CREATE DATABASE");
         PgDatabase {
-            // No TLS to the local test server: libpq's TLS set-up on background
-            // threads can race the process's exit-time clean-up.
-            url: format!("{server}/{name}?sslmode=disable"),
+            url: format!("{server}/{name}?{LOCAL_PG}"),
             server,
             name,
         }
@@ -87,7 +91,7 @@ impl Drop for PgDatabase {
         use diesel::Connection;
         use diesel::connection::SimpleConnection;
         if let Ok(mut admin) =
-            diesel::PgConnection::establish(&format!("{}/postgres?sslmode=disable", self.server))
+            diesel::PgConnection::establish(&format!("{}/postgres?{LOCAL_PG}", self.server))
         {
             let _ = admin.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
