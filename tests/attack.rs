@@ -290,6 +290,19 @@ async fn anonymous_visitors_write_no_session_and_refused_guesses_are_summarised(
             .iter()
             .all(|p| p.status() == StatusCode::SEE_OTHER)
     );
+    // The two-factor code page, with no sign-in under way, sends them to
+    // sign in, and writes nothing either.
+    let code_pages = join_all(visitors.iter().map(|v| v.get("/login/two-factor"))).await;
+    let codes = join_all(
+        visitors
+            .iter()
+            .map(|v| v.post("/login/two-factor", &[("code", "123456")])),
+    )
+    .await;
+    for response in code_pages.iter().chain(&codes) {
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(common::location(response), "/login");
+    }
     assert_eq!(session_rows(&app), 0);
 
     // The form still needs its token: one from another visitor's cookie is refused.

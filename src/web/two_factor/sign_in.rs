@@ -42,23 +42,38 @@ pub struct CodeForm {
     code: String,
 }
 
-/// The sign-in waiting for a code, if it has not run out of time.
-fn waiting(session: &Session, state: &AppState) -> Option<SecondStep> {
-    let step = session::second_step(session)?;
+/// Where the sign-in waiting for a code stands.
+enum Waiting {
+    Open(SecondStep),
+    /// There was one, but its 5 minutes ran out (now forgotten).
+    Expired,
+    /// None at all: a visitor who never gave a password here.
+    Absent,
+}
+
+fn waiting(session: &Session, state: &AppState) -> Waiting {
+    let Some(step) = session::second_step(session) else {
+        return Waiting::Absent;
+    };
     let now = state.clock.unix();
     if now - step.since > SECOND_STEP_SECONDS || now < step.since {
         session::end_second_step(session);
-        return None;
+        return Waiting::Expired;
     }
-    Some(step)
+    Waiting::Open(step)
 }
 
-/// Back to the password: the code's time ran out or there was no sign-in.
-fn start_again(session: &Session) -> Result<HttpResponse, AppError> {
-    session::set_flash(
-        session,
-        Flash::info("Sign in again: the code was not entered within 5 minutes of the password."),
-    )?;
+/// Back to the password. A visitor with no sign-in under way is sent there
+/// without a word: nothing is written for them (no session, no flash).
+fn start_again(session: &Session, why: Waiting) -> Result<HttpResponse, AppError> {
+    if matches!(why, Waiting::Expired) {
+        session::set_flash(
+            session,
+            Flash::info(
+                "Sign in again: the code was not entered within 5 minutes of the password.",
+            ),
+        )?;
+    }
     Ok(see_other("/login"))
 }
 
@@ -67,8 +82,9 @@ pub async fn form(
     session: Session,
     csrf: CsrfToken,
 ) -> Result<HttpResponse, AppError> {
-    if waiting(&session, &state).is_none() {
-        return start_again(&session);
+    let why = waiting(&session, &state);
+    if !matches!(why, Waiting::Open(_)) {
+        return start_again(&session, why);
     }
     render(
         StatusCode::OK,
@@ -89,8 +105,9 @@ pub async fn submit(
     csrf: CsrfToken,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(step) = waiting(&session, &state) else {
-        return start_again(&session);
+    let step = match waiting(&session, &state) {
+        Waiting::Open(step) => step,
+        why => return start_again(&session, why),
     };
     let id = step.user_id.clone();
     let user = state
@@ -100,7 +117,7 @@ pub async fn submit(
     let Some(user) = user else {
         // Disabled or deleted since the password: nothing to say but "sign in".
         session::end_second_step(&session);
-        return start_again(&session);
+        return Ok(see_other("/login"));
     };
     let ip = client_ip(&req);
     let attempt = Attempt {
