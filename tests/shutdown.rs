@@ -56,6 +56,7 @@ fn counts_not_yet_written_are_flushed_at_shutdown() {
             expires_at: None,
             rate_limit: None,
             changed_at: now,
+            application_id: "default".into(),
         })
         .execute(&mut pool.get().unwrap())
         .unwrap();

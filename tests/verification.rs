@@ -27,6 +27,7 @@ both_backends!(
     usage_is_recorded_in_batches,
     bad_requests_get_a_4xx_json_answer,
     a_stored_allowlist_that_cannot_be_read_refuses_the_key,
+    a_gateway_pins_the_application_and_an_archived_one_is_cut_off_everywhere,
 );
 
 async fn verify(app: &TestApp, body: Value) -> (StatusCode, Value) {
@@ -71,6 +72,10 @@ async fn a_valid_key_is_accepted_on_both_surfaces(backend: Backend) {
     assert_eq!(body["key"]["type"], "ucd");
     assert_eq!(body["key"]["name"], "ucd for verification");
     assert!(body["key"]["expires_at"].is_null());
+    assert_eq!(
+        body["key"]["application"],
+        json!({ "id": "default", "name": "Default" })
+    );
 
     for header in [
         ("authorization", format!("Bearer {token}")),
@@ -80,6 +85,7 @@ async fn a_valid_key_is_accepted_on_both_surfaces(backend: Backend) {
         assert_eq!(response.status(), StatusCode::OK, "{}", header.0);
         assert_eq!(response.headers()["x-latchkey-key-id"], id.as_str());
         assert_eq!(response.headers()["x-latchkey-type"], "ucd");
+        assert_eq!(response.headers()["x-latchkey-application"], "default");
     }
     let missing = forward(&app, &[]).await;
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
@@ -523,4 +529,90 @@ async fn a_stored_allowlist_that_cannot_be_read_refuses_the_key(backend: Backend
         page.contains("Unreadable list: the key is refused"),
         "{page}"
     );
+}
+
+async fn a_gateway_pins_the_application_and_an_archived_one_is_cut_off_everywhere(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let other = app.another_instance();
+    let token = bearer(&app, "ucd", "", "").await;
+    // (the application the caller expects, the answer): by id or by name in any case.
+    let table = [
+        ("default", "VALID"),
+        ("Default", "VALID"),
+        (" default ", "VALID"),
+        ("Partner sandbox", "WRONG_APPLICATION"),
+        ("app_nope", "WRONG_APPLICATION"),
+    ];
+    for (expected, code) in table {
+        let (status, body) = verify(&app, json!({ "key": token, "application": expected })).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["code"], code, "{expected}");
+        let status = forward(
+            &app,
+            &[
+                ("x-api-key", &token),
+                ("x-latchkey-expected-application", expected),
+            ],
+        )
+        .await
+        .status();
+        let want = if code == "VALID" { 200 } else { 403 };
+        assert_eq!(status.as_u16(), want, "{expected}");
+    }
+    // The key's request log says why, once its batch is written.
+    let id = api_key::parse(&token).unwrap().public_id.to_owned();
+    let admin = app.signed_in(Role::Administrator).await;
+    let page = format!("/settings/integrations/keys/{id}?outcome=WRONG_APPLICATION");
+    wait_for(|| async {
+        admin.html(&page).await.contains(
+            "The caller expected a key of the Application app_nope, and this key is in Default",
+        )
+    })
+    .await;
+
+    // Archived behind the console's back: every instance refuses the key within a second.
+    let set_archived = |archived: bool| {
+        use latchkey::db::schema::applications;
+        let at = archived.then(latchkey::db::now);
+        diesel::update(applications::table.find("default"))
+            .set(applications::archived_at.eq(at))
+            .execute(&mut app.conn())
+            .unwrap();
+    };
+    set_archived(true);
+    let started = std::time::Instant::now();
+    for base in [&app.base, &other.base] {
+        wait_for(|| {
+            let (token, base) = (token.clone(), base.clone());
+            async move { verify_at(&base, json!({ "key": token })).await["code"] == "DISABLED" }
+        })
+        .await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "took {:?}",
+        started.elapsed()
+    );
+    set_archived(false);
+    for base in [&app.base, &other.base] {
+        wait_for(|| {
+            let (token, base) = (token.clone(), base.clone());
+            async move { verify_at(&base, json!({ "key": token })).await["code"] == "VALID" }
+        })
+        .await;
+    }
+}
+
+async fn verify_at(base: &str, body: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/keys/verify"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

@@ -31,6 +31,7 @@ pub struct NewKeyRow {
     pub expires_at: Option<NaiveDateTime>,
     pub rate_limit: Option<i32>,
     pub changed_at: NaiveDateTime,
+    pub application_id: String,
 }
 
 /// A development row: a new key's row with the use and deletion a real key
@@ -127,6 +128,15 @@ impl NewKeyRow {
             expires_at: details.expires_at,
             rate_limit: details.rate_limit,
             changed_at: details.created_at,
+            application_id: crate::domain::application::DEFAULT_ID.to_owned(),
+        }
+    }
+
+    /// The same row, in another Application than the Default.
+    pub fn in_application(self, application_id: &str) -> Self {
+        NewKeyRow {
+            application_id: application_id.to_owned(),
+            ..self
         }
     }
 }
@@ -422,6 +432,7 @@ pub struct VerifyRow {
     pub changed_at: NaiveDateTime,
     pub disabled: bool,
     pub stops_at: Option<NaiveDateTime>,
+    pub application_id: String,
 }
 
 type VerifyColumns = (
@@ -438,6 +449,7 @@ type VerifyColumns = (
     api_keys::changed_at,
     diesel::dsl::IsNotNull<api_keys::disabled_at>,
     api_keys::stops_at,
+    api_keys::application_id,
 );
 
 fn verify_columns() -> VerifyColumns {
@@ -455,6 +467,7 @@ fn verify_columns() -> VerifyColumns {
         api_keys::changed_at,
         api_keys::disabled_at.is_not_null(),
         api_keys::stops_at,
+        api_keys::application_id,
     )
 }
 
@@ -474,6 +487,7 @@ impl From<&NewKeyRow> for VerifyRow {
             changed_at: key.changed_at,
             disabled: false,
             stops_at: None,
+            application_id: key.application_id.clone(),
         }
     }
 }

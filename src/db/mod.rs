@@ -2,6 +2,7 @@
 //! file of queries per table. Functions here take a connection and return
 //! diesel results; they know nothing of HTTP.
 
+pub mod applications;
 pub mod audit;
 pub mod bulk;
 mod connection;

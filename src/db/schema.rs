@@ -57,6 +57,16 @@ diesel::table! {
         stops_at -> Nullable<Timestamp>,
         leaked_at -> Nullable<Timestamp>,
         leaked_where -> Nullable<Text>,
+        application_id -> Text,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -124,6 +134,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(users, api_keys);
+diesel::allow_tables_to_appear_in_same_query!(applications, api_keys);
 
 diesel::table! {
     login_throttle (subject) {

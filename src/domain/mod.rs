@@ -1,6 +1,7 @@
 //! Product rules in plain Rust: no web framework and no SQL in here.
 
 pub mod api_key;
+pub mod application;
 pub mod client_ip;
 pub mod crypto;
 pub mod cursor;

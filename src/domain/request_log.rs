@@ -46,6 +46,12 @@ pub enum Detail {
         expected: Box<str>,
         actual: Arc<str>,
     },
+    /// The key's Application is archived.
+    ApplicationArchived,
+    WrongApplication {
+        expected: Box<str>,
+        actual: Arc<str>,
+    },
     RateLimited {
         retry_after: u64,
     },
@@ -78,12 +84,20 @@ impl Detail {
                 .expires_at
                 .map_or(Detail::None, |at| Detail::Expired { at }),
             Outcome::Disabled if key.disabled => Detail::KeyDisabled,
+            Outcome::Disabled if key.application.is_archived() => Detail::ApplicationArchived,
             Outcome::Disabled => ctx
                 .type_disabled_from
                 .map_or(Detail::None, |from| Detail::TypeDisabled { from }),
             Outcome::WrongType => ctx.expected_type.map_or(Detail::None, |expected| {
                 Detail::wrong_type(expected, key.type_code.clone())
             }),
+            Outcome::WrongApplication => {
+                ctx.expected_application
+                    .map_or(Detail::None, |expected| Detail::WrongApplication {
+                        expected: cut(expected).into(),
+                        actual: key.application.name(),
+                    })
+            }
             Outcome::RateLimited => Detail::RateLimited { retry_after },
             _ => Detail::None,
         }
@@ -91,15 +105,20 @@ impl Detail {
 
     /// The caller's expected type as kept: at most a few dozen characters.
     pub fn wrong_type(expected: &str, actual: Arc<str>) -> Detail {
-        let end = expected
-            .char_indices()
-            .nth(MAX_EXPECTED_TYPE)
-            .map_or(expected.len(), |(i, _)| i);
         Detail::WrongType {
-            expected: expected[..end].into(),
+            expected: cut(expected).into(),
             actual,
         }
     }
+}
+
+/// What a caller expected, as kept: at most a few dozen characters.
+fn cut(expected: &str) -> &str {
+    let end = expected
+        .char_indices()
+        .nth(MAX_EXPECTED_TYPE)
+        .map_or(expected.len(), |(i, _)| i);
+    &expected[..end]
 }
 
 /// One verification attempt that named an existing key.
@@ -128,6 +147,7 @@ impl Attempt {
                 format!("Keys of this type were switched off on {}", when(from))
             }
             (Detail::KeyDisabled, _) => "The key is switched off".to_owned(),
+            (Detail::ApplicationArchived, _) => "The key's Application is archived".to_owned(),
             (_, Outcome::Disabled) => "Keys of this type are switched off".to_owned(),
             (Detail::Retired { at }, _) => {
                 format!("The key was rolled; its grace period ended on {}", when(at))
@@ -138,6 +158,12 @@ impl Attempt {
                 )
             }
             (_, Outcome::WrongType) => "The caller expected a key of another type".to_owned(),
+            (Detail::WrongApplication { expected, actual }, _) => format!(
+                "The caller expected a key of the Application {expected}, and this key is in {actual}"
+            ),
+            (_, Outcome::WrongApplication) => {
+                "The caller expected a key of another Application".to_owned()
+            }
             (Detail::RateLimited { retry_after }, _) => format!(
                 "Over the key's rate limit; the next request was allowed {retry_after} s later"
             ),
@@ -340,6 +366,24 @@ mod tests {
                 "The caller expected a key of type tsms, and this key is of type ucd",
             ),
             (
+                Outcome::Disabled,
+                Detail::ApplicationArchived,
+                "The key's Application is archived",
+            ),
+            (
+                Outcome::WrongApplication,
+                Detail::WrongApplication {
+                    expected: "Partner sandbox".into(),
+                    actual: "Default".into(),
+                },
+                "The caller expected a key of the Application Partner sandbox, and this key is in Default",
+            ),
+            (
+                Outcome::WrongApplication,
+                Detail::None,
+                "The caller expected a key of another Application",
+            ),
+            (
                 Outcome::RateLimited,
                 Detail::RateLimited { retry_after: 30 },
                 "Over the key's rate limit; the next request was allowed 30 s later",
@@ -412,6 +456,7 @@ mod tests {
                 "Disabled",
                 "IP not allowed",
                 "Wrong type",
+                "Wrong application",
                 "Rate limited"
             ]
         );
@@ -446,7 +491,7 @@ mod tests {
         assert_eq!(
             OutcomeFilter::parse(Some("NOPE")).unwrap_err(),
             "“NOPE” is not an outcome this page can filter by. Use “refused” or one of: VALID, \
-             NOT_FOUND, MALFORMED, EXPIRED, DISABLED, IP_NOT_ALLOWED, WRONG_TYPE, RATE_LIMITED."
+             NOT_FOUND, MALFORMED, EXPIRED, DISABLED, IP_NOT_ALLOWED, WRONG_TYPE, WRONG_APPLICATION, RATE_LIMITED."
         );
         assert_eq!(OutcomeFilter::Refused.as_param(), "refused");
     }

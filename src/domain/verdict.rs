@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDateTime;
 
 use crate::domain::api_key::PublicId;
+use crate::domain::application::Application;
 use crate::domain::ip_allowlist::IpAllowlist;
 use crate::domain::key_type::Scheme;
 use crate::domain::rate_limit::TokenBucket;
@@ -22,11 +23,13 @@ pub enum Outcome {
     Disabled,
     IpNotAllowed,
     WrongType,
+    /// The caller expected a key of another Application.
+    WrongApplication,
     RateLimited,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Valid,
         Outcome::NotFound,
         Outcome::Malformed,
@@ -34,6 +37,7 @@ impl Outcome {
         Outcome::Disabled,
         Outcome::IpNotAllowed,
         Outcome::WrongType,
+        Outcome::WrongApplication,
         Outcome::RateLimited,
     ];
 
@@ -46,6 +50,7 @@ impl Outcome {
             Outcome::Disabled => "DISABLED",
             Outcome::IpNotAllowed => "IP_NOT_ALLOWED",
             Outcome::WrongType => "WRONG_TYPE",
+            Outcome::WrongApplication => "WRONG_APPLICATION",
             Outcome::RateLimited => "RATE_LIMITED",
         }
     }
@@ -64,6 +69,7 @@ impl Outcome {
             Outcome::Disabled => "Disabled",
             Outcome::IpNotAllowed => "IP not allowed",
             Outcome::WrongType => "Wrong type",
+            Outcome::WrongApplication => "Wrong application",
             Outcome::RateLimited => "Rate limited",
         }
     }
@@ -91,6 +97,8 @@ pub struct KeyRecord {
     pub disabled: bool,
     /// Rolled: from this instant the key answers like a deleted one.
     pub stops_at: Option<NaiveDateTime>,
+    /// Its Application, shared with the Application's other keys.
+    pub application: Arc<Application>,
 }
 
 /// The circumstances of one check.
@@ -98,6 +106,8 @@ pub struct Context<'a> {
     pub now: NaiveDateTime,
     pub client_ip: Option<IpAddr>,
     pub expected_type: Option<&'a str>,
+    /// The Application the caller expects the key to belong to (id or name).
+    pub expected_application: Option<&'a str>,
     /// From the catalogue: when the key's type stopped working, if it has.
     pub type_disabled_from: Option<NaiveDateTime>,
 }
@@ -105,7 +115,7 @@ pub struct Context<'a> {
 /// The rules after the secret has matched, in order. Returns the outcome and,
 /// for `RateLimited`, the seconds until the next request would be allowed.
 pub fn judge(key: &KeyRecord, ctx: &Context<'_>) -> (Outcome, u64) {
-    if key.disabled {
+    if key.disabled || key.application.is_archived() {
         return (Outcome::Disabled, 0);
     }
     if key.expires_at.is_some_and(|at| at <= ctx.now) {
@@ -116,6 +126,12 @@ pub fn judge(key: &KeyRecord, ctx: &Context<'_>) -> (Outcome, u64) {
     }
     if ctx.expected_type.is_some_and(|t| t != &*key.type_code) {
         return (Outcome::WrongType, 0);
+    }
+    if ctx
+        .expected_application
+        .is_some_and(|a| !key.application.is_named(a))
+    {
+        return (Outcome::WrongApplication, 0);
     }
     if !key.allowlist.is_unrestricted() && !ctx.client_ip.is_some_and(|ip| key.allowlist.allows(ip))
     {
@@ -156,6 +172,7 @@ mod tests {
             rate: None,
             disabled: false,
             stops_at: None,
+            application: Arc::new(Application::new("default", "Default", false)),
         }
     }
 
@@ -164,6 +181,7 @@ mod tests {
             now: now(),
             client_ip: Some("203.0.113.9".parse().unwrap()),
             expected_type: None,
+            expected_application: None,
             type_disabled_from: None,
         }
     }
@@ -212,6 +230,32 @@ mod tests {
     }
 
     #[test]
+    fn the_expected_application_must_be_the_keys_by_id_or_name() {
+        let mut c = ctx();
+        for (expected, outcome) in [
+            ("default", Outcome::Valid),
+            ("Default", Outcome::Valid),
+            ("Partner sandbox", Outcome::WrongApplication),
+            ("app_other", Outcome::WrongApplication),
+        ] {
+            c.expected_application = Some(expected);
+            assert_eq!(judge(&key(), &c).0, outcome, "{expected}");
+        }
+        // The type is checked first.
+        c.expected_type = Some("tsms");
+        assert_eq!(judge(&key(), &c).0, Outcome::WrongType);
+    }
+
+    #[test]
+    fn an_archived_application_disables_its_keys_until_unarchived() {
+        let k = key();
+        k.application.update("Default", true);
+        assert_eq!(judge(&k, &ctx()).0, Outcome::Disabled);
+        k.application.update("Default", false);
+        assert_eq!(judge(&k, &ctx()).0, Outcome::Valid);
+    }
+
+    #[test]
     fn an_allowlist_needs_a_matching_client_address() {
         let mut k = key();
         k.allowlist = IpAllowlist::parse("10.0.0.0/8").unwrap();
@@ -232,6 +276,25 @@ mod tests {
         let (outcome, wait) = judge(&k, &ctx());
         assert_eq!(outcome, Outcome::RateLimited);
         assert_eq!(wait, 30);
+    }
+
+    #[test]
+    fn codes_are_written_out() {
+        let codes: Vec<&str> = Outcome::ALL.iter().map(|o| o.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "VALID",
+                "NOT_FOUND",
+                "MALFORMED",
+                "EXPIRED",
+                "DISABLED",
+                "IP_NOT_ALLOWED",
+                "WRONG_TYPE",
+                "WRONG_APPLICATION",
+                "RATE_LIMITED"
+            ]
+        );
     }
 
     #[test]

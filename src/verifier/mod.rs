@@ -17,6 +17,7 @@ use chrono::{Duration, NaiveDateTime};
 use crate::db::keys::VerifyRow;
 use crate::db::{self, DbConn, DbPool};
 use crate::domain::api_key::{self, PublicId};
+use crate::domain::application::Application;
 use crate::domain::crypto::{SecretBox, SecretHasher};
 use crate::domain::hmac_signature::{self, SignatureError};
 use crate::domain::ip_allowlist::IpAllowlist;
@@ -39,6 +40,8 @@ pub struct Verifier {
     keys: RwLock<HashMap<PublicId, Arc<KeyRecord>>>,
     /// One shared copy of each type code.
     type_codes: Mutex<HashMap<String, Arc<str>>>,
+    /// Every Application, shared by its keys: archiving one reaches them all.
+    applications: RwLock<HashMap<String, Arc<Application>>>,
     hasher: SecretHasher,
     secret_box: SecretBox,
     disabled_from: HashMap<String, NaiveDateTime>,
@@ -92,6 +95,8 @@ pub struct SignedRequest<'a> {
 pub struct Presented<'a> {
     pub client_ip: Option<IpAddr>,
     pub expected_type: Option<&'a str>,
+    /// The Application the caller expects (its id or name), if it says.
+    pub expected_application: Option<&'a str>,
     pub now: NaiveDateTime,
 }
 
@@ -112,6 +117,7 @@ impl Verifier {
                 .map(|t| (t.code.clone(), t.scheme))
                 .collect(),
             type_codes: Mutex::new(HashMap::new()),
+            applications: RwLock::new(HashMap::new()),
             watermark: Mutex::new(NaiveDateTime::MIN),
             seen_signatures: Mutex::new(HashMap::new()),
             usage: UsageRecorder::default(),
@@ -123,6 +129,7 @@ impl Verifier {
     pub fn load_all(&self, conn: &mut DbConn) -> diesel::QueryResult<usize> {
         const PAGE: i64 = 5_000;
         let started = db::now();
+        self.load_applications(conn)?;
         let mut loaded = HashMap::new();
         let mut after = String::new();
         loop {
@@ -150,6 +157,9 @@ impl Verifier {
     pub fn refresh(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
         let started = db::now();
         let since = *self.watermark.lock().unwrap_or_else(|p| p.into_inner()) - CLOCK_MARGIN;
+        // First the Applications (few, read whole): an archived one's keys are
+        // refused from this look on, and a new key finds its Application.
+        self.load_applications(conn)?;
         for row in db::keys::changed_since(conn, since)? {
             self.apply(row, started);
         }
@@ -180,6 +190,32 @@ impl Verifier {
             Some(fresh) => keys.insert(id, Arc::new(fresh)),
             None => keys.remove(&id),
         };
+    }
+
+    /// Takes in every Application's name and state. An Application is never
+    /// deleted, so entries are only added or updated.
+    pub fn load_applications(&self, conn: &mut DbConn) -> diesel::QueryResult<()> {
+        let rows = db::applications::all(conn)?;
+        let mut known = self.applications.write().unwrap_or_else(|p| p.into_inner());
+        for row in rows {
+            let archived = row.archived_at.is_some();
+            match known.get(&row.id) {
+                Some(app) => app.update(&row.name, archived),
+                None => {
+                    let app = Arc::new(Application::new(&row.id, &row.name, archived));
+                    known.insert(row.id, app);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn application(&self, id: &str) -> Option<Arc<Application>> {
+        self.applications
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     pub fn remove(&self, id: &str) {
@@ -423,6 +459,7 @@ impl Verifier {
             now: presented.now,
             client_ip: presented.client_ip,
             expected_type: presented.expected_type,
+            expected_application: presented.expected_application,
             type_disabled_from: self.disabled_from.get(&*key.type_code).copied(),
         };
         let (outcome, retry_after) = judge(&key, &ctx);
@@ -518,6 +555,8 @@ impl Verifier {
                 .map(|n| Box::new(Mutex::new(TokenBucket::per_minute(n, now)))),
             disabled: row.disabled,
             stops_at: row.stops_at,
+            // A key of an Application not read yet is refused, not guessed at.
+            application: self.application(&row.application_id)?,
         })
     }
 }

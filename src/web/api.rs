@@ -39,6 +39,10 @@ pub struct VerifyRequest {
     /// The key type code the calling service expects.
     #[serde(default, rename = "type")]
     type_code: Option<String>,
+    /// The Application (id or name) the calling service expects the key to
+    /// belong to; a key of another answers WRONG_APPLICATION.
+    #[serde(default)]
+    application: Option<String>,
 }
 
 /// A signed request, reported by the service that received it: it alone knows
@@ -78,6 +82,13 @@ struct KeyInfo<'a> {
     type_code: &'a str,
     name: &'a str,
     expires_at: Option<String>,
+    application: ApplicationInfo<'a>,
+}
+
+#[derive(Serialize)]
+struct ApplicationInfo<'a> {
+    id: &'a str,
+    name: &'a str,
 }
 
 /// A 4xx with a JSON body, for requests that cannot be checked at all.
@@ -114,6 +125,7 @@ pub async fn verify(
     let presented = Presented {
         client_ip,
         expected_type: body.type_code.as_deref(),
+        expected_application: body.application.as_deref(),
         now: state.clock.now(),
     };
     let mut verdict = match (&body.key, &body.secret, &body.signature) {
@@ -156,6 +168,7 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     let presented = Presented {
         client_ip: client_addr(&req),
         expected_type: expected,
+        expected_application: header_text(headers, "x-latchkey-expected-application"),
         now: state.clock.now(),
     };
     let verdict = match credential(headers) {
@@ -184,7 +197,9 @@ pub async fn forward_auth(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     };
     let status = match verdict.outcome {
         Outcome::Valid => StatusCode::OK,
-        Outcome::IpNotAllowed | Outcome::WrongType => StatusCode::FORBIDDEN,
+        Outcome::IpNotAllowed | Outcome::WrongType | Outcome::WrongApplication => {
+            StatusCode::FORBIDDEN
+        }
         Outcome::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Outcome::NotFound | Outcome::Malformed | Outcome::Expired | Outcome::Disabled => {
             StatusCode::UNAUTHORIZED
@@ -326,10 +341,13 @@ fn respond(status: StatusCode, verdict: &Verdict, gateway_headers: bool) -> Http
     if gateway_headers && let (Outcome::Valid, Some(key)) = (verdict.outcome, &verdict.key) {
         response.insert_header(("X-Latchkey-Key-Id", key.id.as_str()));
         response.insert_header(("X-Latchkey-Type", &*key.type_code));
+        response.insert_header(("X-Latchkey-Application", key.application.id()));
     }
     if status == StatusCode::UNAUTHORIZED {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"latchkey\""));
     }
+    // The name as it is now (an Application can be renamed meanwhile).
+    let application_name = verdict.key.as_ref().map(|k| k.application.name());
     let key = verdict
         .key
         .as_ref()
@@ -342,6 +360,10 @@ fn respond(status: StatusCode, verdict: &Verdict, gateway_headers: bool) -> Http
                 at.and_utc()
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             }),
+            application: ApplicationInfo {
+                id: k.application.id(),
+                name: application_name.as_deref().unwrap_or_default(),
+            },
         });
     response.json(VerifyResponse {
         valid: verdict.outcome == Outcome::Valid,

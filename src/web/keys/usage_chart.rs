@@ -67,6 +67,7 @@ pub fn css_class(outcome: Outcome) -> &'static str {
         Outcome::Disabled => "o-disabled",
         Outcome::IpNotAllowed => "o-ip-not-allowed",
         Outcome::WrongType => "o-wrong-type",
+        Outcome::WrongApplication => "o-wrong-application",
         Outcome::RateLimited => "o-rate-limited",
     }
 }

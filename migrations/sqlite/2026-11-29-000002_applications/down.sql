@@ -1,0 +1,2 @@
+ALTER TABLE api_keys DROP COLUMN application_id;
+DROP TABLE applications;
