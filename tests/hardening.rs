@@ -100,6 +100,12 @@ const ANSWERS: &[(&str, &str, [&str; 4])] = &[
     ("post", "/invitations/accept", ["404", "404", "404", "404"]),
     ("post", "/settings/users/{id}/disable", ["303 /login", "403", "403", "404"]),
     ("post", "/settings/users/{id}/enable", ["303 /login", "403", "403", "404"]),
+    ("get", "/settings/applications", ["303 /login", "403", "403", "200"]),
+    ("post", "/settings/applications", ["303 /login", "403", "403", "422"]),
+    ("post", "/settings/applications/{application}/rename", ["303 /login", "403", "403", "422"]),
+    ("get", "/settings/applications/{application}/archive", ["303 /login", "403", "403", "404"]),
+    ("post", "/settings/applications/{application}/archive", ["303 /login", "403", "403", "404"]),
+    ("post", "/settings/applications/{application}/unarchive", ["303 /login", "403", "403", "404"]),
     ("post", "/settings/users/{id}/reset-two-factor", ["303 /login", "403", "403", "404"]),
     ("post", "/settings/users/{id}/end-sessions", ["303 /login", "403", "403", "404"]),
     ("get", "/settings/users/{id}/delete", ["303 /login", "403", "403", "404"]),
@@ -161,6 +167,7 @@ async fn every_route_answers_each_role_as_the_written_table_says(backend: Backen
             .replace("{id}", &key_id)
             .replace("{draft}", &draft_id)
             .replace("{endpoint}", &endpoint_id)
+            .replace("{application}", "app_unknown")
             .replace("{file}", "app.css");
         // Administrators last: their requests may delete the key.
         let who = [

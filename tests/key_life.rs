@@ -424,7 +424,7 @@ async fn code_within(base: &str, token: &str, expected: &str) -> String {
 }
 
 fn active(app: &TestApp, code: &str) -> i64 {
-    latchkey::db::keys::active_count(&mut app.conn(), code, latchkey::db::now()).unwrap()
+    latchkey::db::keys::active_count(&mut app.conn(), code, "default", latchkey::db::now()).unwrap()
 }
 
 /// The list's table row of this key.

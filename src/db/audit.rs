@@ -67,6 +67,10 @@ pub mod action {
     pub const TWO_FACTOR_RESET: &str = "user.two_factor_reset";
     pub const RECOVERY_CODES_REPLACED: &str = "user.recovery_codes_replaced";
     pub const USER_SESSIONS_ENDED: &str = "user.sessions_ended";
+    pub const APPLICATION_CREATED: &str = "application.created";
+    pub const APPLICATION_RENAMED: &str = "application.renamed";
+    pub const APPLICATION_ARCHIVED: &str = "application.archived";
+    pub const APPLICATION_UNARCHIVED: &str = "application.unarchived";
     pub const WEBHOOK_CREATED: &str = "webhook.created";
     pub const WEBHOOK_DELETED: &str = "webhook.deleted";
 }

@@ -23,6 +23,8 @@ pub struct Draft {
     pub expires_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    /// The Application the key is made in.
+    pub application_id: String,
 }
 
 impl Draft {

@@ -231,6 +231,8 @@ pub struct ListedKey {
     pub changed_at: NaiveDateTime,
     #[diesel(embed)]
     pub state: crate::db::keys::KeyState,
+    #[diesel(sql_type = Text)]
+    pub application_id: String,
 }
 
 #[derive(QueryableByName)]
@@ -329,7 +331,8 @@ const PLACED: &str = "SELECT api_keys.id AS id, api_keys.type_code AS type_code,
      api_keys.changed_at AS changed_at, api_keys.disabled_at AS disabled_at, \
      api_keys.disabled_by AS disabled_by, api_keys.replaced_by AS replaced_by, \
      api_keys.replaces AS replaces, api_keys.stops_at AS stops_at, \
-     api_keys.leaked_at AS leaked_at, api_keys.leaked_where AS leaked_where FROM api_keys";
+     api_keys.leaked_at AS leaked_at, api_keys.leaked_where AS leaked_where, \
+     api_keys.application_id AS application_id FROM api_keys";
 
 /// Listed keys, for a walk: the order's partial index covers exactly these.
 const LISTED: &str = " WHERE api_keys.deleted_at IS NULL";
@@ -393,6 +396,7 @@ impl ListedKey {
             created_by_email,
             changed_at: self.changed_at,
             state: self.state,
+            application_id: self.application_id,
         }
     }
 

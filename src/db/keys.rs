@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::audit::{self, AuditEvent};
-use crate::db::schema::{api_keys, key_drafts, key_types, users};
+use crate::db::schema::{api_keys, applications, key_drafts, key_types, users};
 use crate::db::{DbConn, write_transaction};
 use crate::domain::api_key::NewApiKey;
 use crate::domain::crypto::{SecretBox, SecretHasher};
@@ -159,6 +159,7 @@ pub struct KeyView {
     pub created_by_email: Option<String>,
     pub changed_at: NaiveDateTime,
     pub state: KeyState,
+    pub application_id: String,
 }
 
 /// Where a key stands besides its expiry: switched off, rolled, reported leaked.
@@ -212,6 +213,7 @@ type KeyViewColumns = (
     diesel::dsl::Nullable<users::email>,
     api_keys::changed_at,
     KeyStateColumns,
+    api_keys::application_id,
 );
 
 fn key_view_columns() -> KeyViewColumns {
@@ -231,6 +233,7 @@ fn key_view_columns() -> KeyViewColumns {
         users::email.nullable(),
         api_keys::changed_at,
         KEY_STATE_COLUMNS,
+        api_keys::application_id,
     )
 }
 
@@ -240,6 +243,8 @@ pub enum GenerateError {
     DraftUsed,
     #[error("the type already has its maximum of {0} active keys")]
     LimitReached(u32),
+    #[error("the Application was archived, or no longer exists")]
+    ApplicationClosed,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
 }
@@ -267,8 +272,18 @@ pub fn insert_generated(
         if consumed != 1 {
             return Err(GenerateError::DraftUsed);
         }
+        let open = applications::table
+            .find(&key.application_id)
+            .filter(applications::archived_at.is_null())
+            .select(applications::id)
+            .first::<String>(conn)
+            .optional()?;
+        if open.is_none() {
+            return Err(GenerateError::ApplicationClosed);
+        }
         if let Some(limit) = max_active
-            && active_count(conn, &key.type_code, key.created_at)? >= i64::from(limit)
+            && active_count(conn, &key.type_code, &key.application_id, key.created_at)?
+                >= i64::from(limit)
         {
             return Err(GenerateError::LimitReached(limit));
         }
@@ -308,10 +323,17 @@ fn active_at(now: NaiveDateTime) -> _ {
         )
 }
 
-/// How many keys of the type count against its limit at `now`.
-pub fn active_count(conn: &mut DbConn, type_code: &str, now: NaiveDateTime) -> QueryResult<i64> {
+/// How many keys of the type count against its limit in the Application at
+/// `now` (limits apply per Application).
+pub fn active_count(
+    conn: &mut DbConn,
+    type_code: &str,
+    application_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
     api_keys::table
         .filter(active_at(now))
+        .filter(api_keys::application_id.eq(application_id))
         .filter(api_keys::type_code.eq(type_code))
         .count()
         .get_result(conn)
@@ -322,6 +344,7 @@ pub fn active_count(conn: &mut DbConn, type_code: &str, now: NaiveDateTime) -> Q
 pub fn active_counts(
     conn: &mut DbConn,
     type_codes: &[String],
+    application_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<(String, i64)>> {
     if type_codes.is_empty() {
@@ -329,6 +352,7 @@ pub fn active_counts(
     }
     api_keys::table
         .filter(active_at(now))
+        .filter(api_keys::application_id.eq(application_id))
         .filter(api_keys::type_code.eq_any(type_codes))
         .group_by(api_keys::type_code)
         .select((api_keys::type_code, diesel::dsl::count_star()))

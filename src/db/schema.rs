@@ -89,6 +89,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        application_id -> Text,
     }
 }
 

@@ -27,6 +27,10 @@ pub struct KeyRequestForm {
     /// `YYYY-MM-DD`, read when `expires` is "on".
     #[serde(default)]
     pub expires_on: String,
+    /// The Application's id: asked only where there are two or more
+    /// (checked against the stored Applications, not here).
+    #[serde(default)]
+    pub application: String,
 }
 
 /// When a key stops working.
@@ -291,6 +295,7 @@ mod tests {
             contact_email: "ops@example.com".into(),
             expires: "never".into(),
             expires_on: String::new(),
+            application: String::new(),
         }
     }
 
@@ -412,6 +417,7 @@ mod tests {
             contact_email: "not-an-email".into(),
             expires: "on".into(),
             expires_on: "2020-01-01".into(),
+            application: String::new(),
         };
         let errors = f
             .validate(&Catalogue::default_catalogue(), today())

@@ -65,6 +65,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     (action::TWO_FACTOR_RESET, "Two-factor reset"),
     (action::RECOVERY_CODES_REPLACED, "Recovery codes replaced"),
     (action::USER_SESSIONS_ENDED, "User's sessions ended"),
+    (action::APPLICATION_CREATED, "Application created"),
+    (action::APPLICATION_RENAMED, "Application renamed"),
+    (action::APPLICATION_ARCHIVED, "Application archived"),
+    (action::APPLICATION_UNARCHIVED, "Application unarchived"),
     (action::WEBHOOK_CREATED, "Webhook endpoint added"),
     (action::WEBHOOK_DELETED, "Webhook endpoint deleted"),
 ];

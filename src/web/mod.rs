@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod api;
+pub mod applications;
 pub mod assets;
 pub mod audit;
 pub mod auth;

@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, guard, web};
 use crate::domain::role::Permission;
 use crate::web::error::AppError;
 use crate::web::{
-    account, api, assets, audit, home, keys, leaks, login, sessions, setup, two_factor, users,
-    webhooks,
+    account, api, applications, assets, audit, home, keys, leaks, login, sessions, setup,
+    two_factor, users, webhooks,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +173,21 @@ route_table! {
     "/settings/webhooks/{endpoint}/delete" {
         get => webhooks::delete::confirm, Needs(ManageKeys);
         post => webhooks::delete::submit, Needs(ManageKeys);
+    }
+    // Applications are Administrators' business, as keys are.
+    "/settings/applications" {
+        get => applications::page, Needs(ManageKeys);
+        post => applications::create, Needs(ManageKeys);
+    }
+    "/settings/applications/{application}/rename" {
+        post => applications::rename, Needs(ManageKeys);
+    }
+    "/settings/applications/{application}/archive" {
+        get => applications::archive_confirm, Needs(ManageKeys);
+        post => applications::archive, Needs(ManageKeys);
+    }
+    "/settings/applications/{application}/unarchive" {
+        post => applications::unarchive, Needs(ManageKeys);
     }
     "/settings/users" {
         get => users::page, Needs(ManageUsers);
@@ -385,6 +400,12 @@ mod tests {
             ("get", "/settings/webhooks/{endpoint}", [false, false, false, true]),
             ("get", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
             ("post", "/settings/webhooks/{endpoint}/delete", [false, false, false, true]),
+            ("get", "/settings/applications", [false, false, false, true]),
+            ("post", "/settings/applications", [false, false, false, true]),
+            ("post", "/settings/applications/{application}/rename", [false, false, false, true]),
+            ("get", "/settings/applications/{application}/archive", [false, false, false, true]),
+            ("post", "/settings/applications/{application}/archive", [false, false, false, true]),
+            ("post", "/settings/applications/{application}/unarchive", [false, false, false, true]),
             ("get", "/settings/users", [false, false, false, true]),
             ("post", "/settings/users/{id}/role", [false, false, false, true]),
             ("post", "/settings/users/invite", [false, false, false, true]),

@@ -382,7 +382,7 @@ impl TestApp {
     /// exactly 2 were created, 18 refused, and 5 keys are active.
     pub fn assert_two_of_twenty_won_the_ucd_race(&self, statuses: &[StatusCode]) {
         assert_eq!(created_and_conflicts(statuses), (2, 18), "{statuses:?}");
-        let active = db::keys::active_count(&mut self.conn(), "ucd", db::now()).unwrap();
+        let active = db::keys::active_count(&mut self.conn(), "ucd", "default", db::now()).unwrap();
         assert_eq!(active, 5);
     }
 

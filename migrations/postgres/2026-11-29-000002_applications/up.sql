@@ -12,3 +12,9 @@ CREATE UNIQUE INDEX applications_name ON applications (lower(name));
 INSERT INTO applications (id, name, created_at) VALUES ('default', 'Default', CURRENT_TIMESTAMP);
 
 ALTER TABLE api_keys ADD COLUMN application_id TEXT NOT NULL DEFAULT 'default';
+-- Each Application's keys: counted (bounded) on Settings › Applications,
+-- and the per-Application limits.
+CREATE INDEX api_keys_application ON api_keys (application_id, type_code) WHERE deleted_at IS NULL;
+
+-- Step one of the generate flow remembers the Application chosen.
+ALTER TABLE key_drafts ADD COLUMN application_id TEXT NOT NULL DEFAULT 'default';

@@ -12,11 +12,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::db::applications;
 use crate::db::audit::{AuditEvent, action};
 use crate::db::drafts::{self, Draft};
 use crate::db::keys::{self, GenerateError, KeyDetails, NewKeyRow, VerifyRow};
 use crate::db::{self};
 use crate::domain::api_key::NewApiKey;
+use crate::domain::application::DEFAULT_ID;
 use crate::domain::ip_allowlist::{IpAllowlist, LineError};
 use crate::domain::key_request::{FieldErrors, KeyRequestForm};
 use crate::domain::key_type::{KeyType, Scheme};
@@ -50,27 +52,55 @@ struct DetailsPage {
     groups: Vec<TypeGroup>,
     expiry: ExpiryOptions,
     errors: FieldErrors,
+    /// The Applications keys can be made in (not archived), by name: the
+    /// form asks which only when there are two or more.
+    applications: Vec<(String, String)>,
 }
 
 async fn details_page(
     state: &AppState,
     user: &CurrentUser,
-    form: KeyRequestForm,
+    mut form: KeyRequestForm,
     errors: FieldErrors,
 ) -> Result<DetailsPage, AppError> {
+    let applications = open_applications(state).await?;
+    // The one asked for if it is open, else the Default, else the first.
+    if !applications.iter().any(|(id, _)| *id == form.application) {
+        form.application = applications
+            .iter()
+            .find(|(id, _)| id == DEFAULT_ID)
+            .or(applications.first())
+            .map(|(id, _)| id.clone())
+            .unwrap_or_default();
+    }
     Ok(DetailsPage {
         chrome: Chrome::for_user(user, None, "integrations"),
-        groups: type_picker::type_groups(state, form.type_code.trim()).await?,
+        groups: type_picker::type_groups(state, form.type_code.trim(), &form.application).await?,
         expiry: type_picker::expiry_options(&form, state.clock.now().date()),
         form,
         errors,
+        applications,
     })
+}
+
+/// The Applications keys can be generated in: (id, name), by name.
+async fn open_applications(state: &AppState) -> Result<Vec<(String, String)>, AppError> {
+    Ok(state
+        .db(|conn| Ok(applications::all(conn)?))
+        .await?
+        .into_iter()
+        .filter(|a| a.archived_at.is_none())
+        .map(|a| (a.id, a.name))
+        .collect())
 }
 
 #[derive(serde::Deserialize)]
 pub struct TypeQuery {
     #[serde(rename = "type", default)]
     type_code: String,
+    /// The Application to preselect (from the key list's switcher).
+    #[serde(default)]
+    application: String,
 }
 
 pub async fn details_form(
@@ -78,11 +108,9 @@ pub async fn details_form(
     user: CurrentUser,
     query: web::Query<TypeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let form = type_picker::starting_form(
-        &state.catalogue,
-        query.into_inner().type_code,
-        state.clock.now(),
-    );
+    let query = query.into_inner();
+    let mut form = type_picker::starting_form(&state.catalogue, query.type_code, state.clock.now());
+    form.application = query.application;
     render(
         StatusCode::OK,
         &details_page(&state, &user, form, Vec::new()).await?,
@@ -95,15 +123,39 @@ pub async fn details_submit(
     form: web::Form<KeyRequestForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let request = match form.validate(&state.catalogue, state.clock.now()) {
-        Ok(request) => request,
-        Err(errors) => {
+    let open = open_applications(&state).await?;
+    // With one Application the form does not ask; a forged or archived one
+    // is refused whatever the form sends.
+    let application = match (form.application.trim(), open.as_slice()) {
+        ("", [(only, _)]) => Some(only.clone()),
+        (asked, _) => open
+            .iter()
+            .find(|(id, _)| id == asked)
+            .map(|(id, _)| id.clone()),
+    };
+    let request = match (
+        form.validate(&state.catalogue, state.clock.now()),
+        &application,
+    ) {
+        (Ok(request), Some(_)) => request,
+        (validated, _) => {
+            let mut errors = validated.err().unwrap_or_default();
+            if application.is_none() {
+                errors.insert(
+                    0,
+                    (
+                        "application",
+                        "Choose an Application that is not archived.".to_owned(),
+                    ),
+                );
+            }
             return render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &details_page(&state, &user, form, errors).await?,
             );
         }
     };
+    let application = application.expect("checked above");
     let key_type = state
         .catalogue
         .get(&request.type_code)
@@ -111,7 +163,7 @@ pub async fn details_submit(
         .clone();
     // Checked again, under a lock, when the key is generated; this early check
     // spares the administrator a step that cannot succeed.
-    if let Some(message) = limit_message(&state, &key_type).await? {
+    if let Some(message) = limit_message(&state, &key_type, &application).await? {
         return render(
             StatusCode::CONFLICT,
             &details_page(&state, &user, form, vec![("type_code", message)]).await?,
@@ -126,6 +178,7 @@ pub async fn details_submit(
         expires_at: request.expiry.instant(),
         created_at: db::now(),
         used_at: None,
+        application_id: application,
     };
     let to = format!("{LIST}/keys/new/{}", draft.id);
     state
@@ -134,13 +187,17 @@ pub async fn details_submit(
     Ok(see_other(&to))
 }
 
-async fn limit_message(state: &AppState, key_type: &KeyType) -> Result<Option<String>, AppError> {
+async fn limit_message(
+    state: &AppState,
+    key_type: &KeyType,
+    application_id: &str,
+) -> Result<Option<String>, AppError> {
     let Some(limit) = key_type.max_active else {
         return Ok(None);
     };
-    let code = key_type.code.clone();
+    let (code, application_id) = (key_type.code.clone(), application_id.to_owned());
     let active = state
-        .db(move |conn| Ok(keys::active_count(conn, &code, db::now())?))
+        .db(move |conn| Ok(keys::active_count(conn, &code, &application_id, db::now())?))
         .await?;
     Ok((active >= i64::from(limit)).then(|| limit_reached(key_type, limit)))
 }
@@ -247,7 +304,7 @@ pub async fn ips_form(
         Err(response) => return Ok(response),
     };
     let mut page = ips_page(&user, &draft, &key_type, String::new());
-    page.limit_error = limit_message(&state, &key_type).await?;
+    page.limit_error = limit_message(&state, &key_type, &draft.application_id).await?;
     page.expiry_error = expiry_problem(&state, &draft, &key_type);
     render(StatusCode::OK, &page)
 }
@@ -372,7 +429,8 @@ pub async fn generate(
             expires_at: draft.expires_at,
             rate_limit: rate.map(|n| n as i32),
         },
-    );
+    )
+    .in_application(&draft.application_id);
     let event = AuditEvent {
         actor_id: Some(user.id.clone()),
         actor_email: Some(user.email.clone()),
@@ -405,6 +463,15 @@ pub async fn generate(
         Err(GenerateError::LimitReached(limit)) => {
             let mut page = ips_page(&user, &draft, &key_type, trusted_ips);
             page.limit_error = Some(limit_reached(&key_type, limit));
+            return render(StatusCode::CONFLICT, &page);
+        }
+        Err(GenerateError::ApplicationClosed) => {
+            let mut page = ips_page(&user, &draft, &key_type, trusted_ips);
+            page.limit_error = Some(
+                "The Application this key was for was archived meanwhile: no key can be generated \
+                 in it. Start again from Generate API Key."
+                    .to_owned(),
+            );
             return render(StatusCode::CONFLICT, &page);
         }
         Err(GenerateError::Db(e)) => return Err(e.into()),

@@ -137,7 +137,9 @@ pub async fn submit(
             expires_at: view.expires_at,
             rate_limit: view.rate_limit,
         },
-    );
+    )
+    // The replacement works where the rolled key did.
+    .in_application(&view.application_id);
     let ip = client_ip(&req);
     let stops_words = stops_at.format("%Y-%m-%d %H:%M UTC");
     let events = [

@@ -87,7 +87,11 @@ fn offered<'a>(catalogue: &'a Catalogue, code: &str, now: NaiveDateTime) -> Opti
 
 /// The types offered now, grouped, with the use of each limited type (one
 /// query for all of them).
-pub async fn type_groups(state: &AppState, selected: &str) -> Result<Vec<TypeGroup>, AppError> {
+pub async fn type_groups(
+    state: &AppState,
+    selected: &str,
+    application_id: &str,
+) -> Result<Vec<TypeGroup>, AppError> {
     let now = state.clock.now();
     let types: Vec<&KeyType> = state
         .catalogue
@@ -100,8 +104,16 @@ pub async fn type_groups(state: &AppState, selected: &str) -> Result<Vec<TypeGro
         .filter(|t| t.max_active.is_some())
         .map(|t| t.code.clone())
         .collect();
+    let application_id = application_id.to_owned();
     let counts = state
-        .db(move |conn| Ok(keys::active_counts(conn, &limited, db::now())?))
+        .db(move |conn| {
+            Ok(keys::active_counts(
+                conn,
+                &limited,
+                &application_id,
+                db::now(),
+            )?)
+        })
         .await?;
     let mut groups: Vec<TypeGroup> = Vec::new();
     for key_type in types {
