@@ -2,6 +2,7 @@
 //! fresh database. Every flow saves screenshots under `target/screenshots/`
 //! and runs axe-core on every page it visits.
 
+mod applications;
 #[path = "../common/mod.rs"]
 mod common;
 mod finding_keys;

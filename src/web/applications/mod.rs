@@ -10,7 +10,7 @@ use askama::Template;
 use crate::db::applications::{self, ApplicationRow, ChangeError, MAX_APPLICATIONS};
 use crate::db::audit::AuditEvent;
 use crate::db::count::Counted;
-use crate::domain::application::{self as rules, DEFAULT_ID, MAX_NAME};
+use crate::domain::application::{self as rules, MAX_NAME};
 use crate::web::auth::{CurrentUser, client_ip};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
@@ -37,7 +37,6 @@ struct Line {
     id: String,
     name: String,
     archived: bool,
-    is_default: bool,
     keys: Counted,
     created: Moment,
 }
@@ -78,7 +77,6 @@ async fn list_page(
             .map(|a| Line {
                 keys: counts.get(&a.id).copied().unwrap_or(Counted::Exactly(0)),
                 archived: a.archived_at.is_some(),
-                is_default: a.id == DEFAULT_ID,
                 created: Moment::new(a.created_at),
                 id: a.id,
                 name: a.name,
