@@ -89,6 +89,7 @@ mod tests {
     #[test]
     fn a_gateway_names_an_application_by_id_or_by_name_in_any_case() {
         let app = Application::new("app_1", "Partner Sandbox", false);
+        assert_eq!((app.id(), &*app.name()), ("app_1", "Partner Sandbox"));
         for (expected, named) in [
             ("app_1", true),
             ("Partner Sandbox", true),
