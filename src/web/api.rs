@@ -347,7 +347,11 @@ fn respond(status: StatusCode, verdict: &Verdict, gateway_headers: bool) -> Http
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"latchkey\""));
     }
     // The name as it is now (an Application can be renamed meanwhile).
-    let application_name = verdict.key.as_ref().map(|k| k.application.name());
+    let application_name = verdict
+        .key
+        .as_ref()
+        .filter(|_| verdict.outcome == Outcome::Valid)
+        .map(|k| k.application.name());
     let key = verdict
         .key
         .as_ref()

@@ -121,6 +121,15 @@ async fn refused(
     render(status, &page)
 }
 
+/// A database failure becomes the error page; a refusal is kept for the
+/// page to explain.
+fn refusal<T>(result: Result<T, ChangeError>) -> Result<Result<T, ChangeError>, AppError> {
+    match result {
+        Err(ChangeError::Database(e)) => Err(e.into()),
+        other => Ok(other),
+    }
+}
+
 fn status_of(e: &ChangeError) -> StatusCode {
     match e {
         ChangeError::NotFound => StatusCode::NOT_FOUND,
@@ -162,12 +171,13 @@ pub async fn create(
     let (id_for_db, name_for_db) = (id.clone(), name.clone());
     let created = state
         .db(move |conn| {
-            Ok(
-                match applications::create(conn, &id_for_db, &name_for_db, now, &actor) {
-                    Err(ChangeError::Database(e)) => return Err(e.into()),
-                    other => other,
-                },
-            )
+            refusal(applications::create(
+                conn,
+                &id_for_db,
+                &name_for_db,
+                now,
+                &actor,
+            ))
         })
         .await?;
     if let Err(e) = created {
@@ -206,12 +216,7 @@ pub async fn rename(
     let actor = actor(&req, &user);
     let id = id.into_inner();
     let renamed = state
-        .db(move |conn| {
-            Ok(match applications::rename(conn, &id, &name, &actor) {
-                Err(ChangeError::Database(e)) => return Err(e.into()),
-                other => other,
-            })
-        })
+        .db(move |conn| refusal(applications::rename(conn, &id, &name, &actor)))
         .await?;
     match renamed {
         Ok(detail) => {
@@ -288,14 +293,7 @@ async fn set_archived(
 ) -> Result<HttpResponse, AppError> {
     let (actor, now) = (actor(&req, &user), state.clock.now());
     let changed = state
-        .db(move |conn| {
-            Ok(
-                match applications::set_archived(conn, &id, archived, now, &actor) {
-                    Err(ChangeError::Database(e)) => return Err(e.into()),
-                    other => other,
-                },
-            )
-        })
+        .db(move |conn| refusal(applications::set_archived(conn, &id, archived, now, &actor)))
         .await?;
     let name = changed.map_err(|_| AppError::NotFound)?;
     reload(&state).await?;
