@@ -15,6 +15,7 @@ both_backends!(
     keys_are_made_in_the_application_chosen_and_limits_count_per_application,
     racing_generations_in_one_application_stop_at_its_limit,
     an_archived_application_cuts_its_keys_off_everywhere_and_takes_no_new_ones,
+    ten_racing_creations_on_two_instances_stop_at_a_thousand_applications,
 );
 
 const PAGE: &str = "/settings/applications";
@@ -322,4 +323,40 @@ async fn answer_at(base: &str, key: &str) -> String {
         .await
         .unwrap();
     answer["code"].as_str().unwrap().to_owned()
+}
+
+async fn ten_racing_creations_on_two_instances_stop_at_a_thousand_applications(backend: Backend) {
+    use diesel::prelude::*;
+    use latchkey::db::schema::applications;
+    let app = TestApp::spawn(backend).await;
+    let other = app.another_instance();
+    let admin = app.signed_in(Role::Administrator).await;
+    // The Default and 998 more: room for one.
+    let now = db::now();
+    let rows: Vec<_> = (0..998)
+        .map(|i| {
+            (
+                applications::id.eq(format!("app_seed{i:08}")),
+                applications::name.eq(format!("Seeded {i}")),
+                applications::created_at.eq(now),
+            )
+        })
+        .collect();
+    {
+        let conn = &mut *app.conn();
+        latchkey::on_backend!(conn, |c| diesel::insert_into(applications::table)
+            .values(&rows)
+            .execute(c))
+        .unwrap();
+    }
+    let elsewhere = Browser::sharing(&admin, &other.base);
+    let answers = futures::future::join_all((0..10).map(|i| {
+        let browser = if i % 2 == 0 { &admin } else { &elsewhere };
+        async move { browser.post(PAGE, &[("name", &format!("Racer {i}"))]).await }
+    }))
+    .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [303, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
+    assert_eq!(db::applications::all(&mut app.conn()).unwrap().len(), 1_000);
 }

@@ -67,6 +67,7 @@ pub fn create(
     actor: &AuditEvent,
 ) -> Result<(), ChangeError> {
     write_transaction(conn, |conn| {
+        crate::db::hold(conn, crate::db::Limit::Applications)?;
         let all = applications::table.select(applications::id);
         if !matches!(count_up_to(conn, all, MAX_APPLICATIONS)?, Counted::Exactly(n) if n < MAX_APPLICATIONS)
         {

@@ -45,6 +45,7 @@ pub fn invite(
     event: &AuditEvent,
 ) -> Result<(), InviteError> {
     write_transaction(conn, |conn| {
+        crate::db::hold(conn, crate::db::Limit::Invitations)?;
         if crate::db::users::find_by_email(conn, &invitation.email)?.is_some() {
             return Err(InviteError::UserExists(invitation.email.clone()));
         }

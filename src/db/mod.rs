@@ -188,6 +188,29 @@ where
     }
 }
 
+/// What `hold` serialises: a count-then-insert limit that must hold however
+/// many requests race, on any number of instances.
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    Applications = 1,
+    Invitations = 2,
+}
+
+/// Inside a write transaction: waits until no other transaction holds the
+/// same limit, and holds it until this one ends. SQLite's `BEGIN IMMEDIATE`
+/// already holds the whole database; PostgreSQL takes a transaction-scoped
+/// advisory lock (READ COMMITTED alone lets two racing transactions both see
+/// room under a cap).
+pub fn hold(conn: &mut DbConn, limit: Limit) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Postgres(c) => c.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock(7403, {})",
+            limit as i32
+        )),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Keeps the query planner's statistics current, as SQLite advises for
 /// long-lived connections (hourly). PostgreSQL's autovacuum does this itself.
 pub fn optimize(conn: &mut DbConn) -> diesel::QueryResult<()> {
